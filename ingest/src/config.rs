@@ -1,0 +1,123 @@
+//! Command-line flags and environment variables of `ingest`, parsed once into checked types.
+
+use std::net::SocketAddr;
+use std::num::NonZeroUsize;
+use std::time::Duration;
+
+use clap::Parser;
+use shared::store::{StoreArgs, StoreConfig, humantime_duration};
+use shared::timestamp::TimeWindow;
+
+/// Accepts reactions over HTTP and writes them to InfluxDB or the embedded store.
+#[derive(Parser, Clone)]
+#[command(name = "ingest", version)]
+pub struct Args {
+    /// Address to listen on.
+    #[arg(long, env = "INGEST_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+
+    #[command(flatten)]
+    pub store: StoreArgs,
+
+    /// Maximum reactions waiting in memory to be written; past it requests get 503.
+    #[arg(long, env = "INGEST_BUFFER_REACTIONS", default_value = "100000")]
+    pub buffer_reactions: NonZeroUsize,
+
+    /// Maximum bytes of reactions waiting in memory to be written; past it requests get 503.
+    #[arg(long, env = "INGEST_BUFFER_BYTES", default_value = "67108864")]
+    pub buffer_bytes: NonZeroUsize,
+
+    /// Reactions per store write; a batch is written as soon as it is this large.
+    #[arg(long, env = "INGEST_BATCH_SIZE", default_value = "5000")]
+    pub batch_size: NonZeroUsize,
+
+    /// Longest time a reaction waits for its batch to fill before the batch is written anyway.
+    #[arg(long, env = "INGEST_FLUSH_INTERVAL", default_value = "200ms", value_parser = humantime_duration)]
+    pub flush_interval: Duration,
+
+    /// Writer threads, each writing one batch at a time.
+    #[arg(long, env = "INGEST_WRITERS", default_value = "2")]
+    pub writers: NonZeroUsize,
+
+    /// Maximum request body in bytes, after decompression too.
+    #[arg(long, env = "INGEST_MAX_BODY_BYTES", default_value = "1048576")]
+    pub max_body_bytes: NonZeroUsize,
+
+    /// Maximum reactions in one request.
+    #[arg(long, env = "INGEST_MAX_REQUEST_REACTIONS", default_value = "10000")]
+    pub max_request_reactions: NonZeroUsize,
+
+    /// How far ahead of the server clock a client timestamp may be.
+    #[arg(long, env = "INGEST_MAX_FUTURE", default_value = "10m", value_parser = humantime_duration)]
+    pub max_future: Duration,
+
+    /// Time limit for reading and handling one request.
+    #[arg(long, env = "INGEST_REQUEST_TIMEOUT", default_value = "30s", value_parser = humantime_duration)]
+    pub request_timeout: Duration,
+
+    /// After SIGTERM, how long readiness reports 503 before the listener closes, so that load
+    /// balancers stop sending new requests first.
+    #[arg(long, env = "INGEST_SHUTDOWN_GRACE", default_value = "1s", value_parser = humantime_duration)]
+    pub shutdown_grace: Duration,
+
+    /// After the listener closes, how long writers keep retrying queued reactions before the
+    /// process gives up on them and exits non-zero.
+    #[arg(long, env = "INGEST_DRAIN_TIMEOUT", default_value = "30s", value_parser = humantime_duration)]
+    pub drain_timeout: Duration,
+
+    /// Log format: text or json.
+    #[arg(long, env = "LOG_FORMAT", default_value = "text", value_parser = ["text", "json"])]
+    pub log_format: String,
+}
+
+/// The checked configuration `serve` runs with.
+#[derive(Clone)]
+pub struct Config {
+    pub store: StoreConfig,
+    pub buffer_reactions: usize,
+    pub buffer_bytes: usize,
+    pub batch_size: usize,
+    pub flush_interval: Duration,
+    pub writers: usize,
+    pub max_body_bytes: usize,
+    pub max_request_reactions: usize,
+    pub time_window: TimeWindow,
+    pub request_timeout: Duration,
+    pub shutdown_grace: Duration,
+    pub drain_timeout: Duration,
+}
+
+impl Args {
+    pub fn into_config(self) -> Result<Config, String> {
+        let time_window = TimeWindow {
+            max_ahead: self.max_future,
+            ..TimeWindow::default()
+        };
+
+        Ok(Config {
+            store: self.store.into_config()?,
+            buffer_reactions: self.buffer_reactions.get(),
+            buffer_bytes: self.buffer_bytes.get(),
+            batch_size: self.batch_size.get(),
+            flush_interval: self.flush_interval,
+            writers: self.writers.get(),
+            max_body_bytes: self.max_body_bytes.get(),
+            max_request_reactions: self.max_request_reactions.get(),
+            time_window,
+            request_timeout: self.request_timeout,
+            shutdown_grace: self.shutdown_grace,
+            drain_timeout: self.drain_timeout,
+        })
+    }
+}
+
+impl Config {
+    /// Returns the defaults for `store`, as the flags would give them.
+    pub fn with_store(store: StoreConfig) -> Self {
+        let mut config = Args::parse_from(["ingest"])
+            .into_config()
+            .expect("defaults are valid");
+        config.store = store;
+        config
+    }
+}

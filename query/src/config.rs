@@ -1,0 +1,50 @@
+//! Command-line flags and environment variables of `query`.
+
+use std::net::SocketAddr;
+use std::num::NonZeroUsize;
+use std::time::Duration;
+
+use clap::Parser;
+use shared::store::{StoreArgs, StoreConfig, humantime_duration};
+
+/// Answers per-user and per-article questions about stored reactions.
+#[derive(Parser, Clone)]
+#[command(name = "query", version)]
+pub struct Args {
+    /// Address to listen on.
+    #[arg(long, env = "QUERY_LISTEN", default_value = "127.0.0.1:8081")]
+    pub listen: SocketAddr,
+
+    #[command(flatten)]
+    pub store: StoreArgs,
+
+    /// Maximum store queries running at once; requests beyond it wait for a slot.
+    #[arg(long, env = "QUERY_MAX_CONCURRENT", default_value = "32")]
+    pub max_concurrent_queries: NonZeroUsize,
+
+    /// Time limit for handling one request, including the wait for a query slot.
+    #[arg(long, env = "QUERY_REQUEST_TIMEOUT", default_value = "10s", value_parser = humantime_duration)]
+    pub request_timeout: Duration,
+
+    /// Log format: text or json.
+    #[arg(long, env = "LOG_FORMAT", default_value = "text", value_parser = ["text", "json"])]
+    pub log_format: String,
+}
+
+/// The checked configuration `serve` runs with.
+#[derive(Clone)]
+pub struct Config {
+    pub store: StoreConfig,
+    pub max_concurrent_queries: usize,
+    pub request_timeout: Duration,
+}
+
+impl Args {
+    pub fn into_config(self) -> Result<Config, String> {
+        Ok(Config {
+            store: self.store.into_config()?,
+            max_concurrent_queries: self.max_concurrent_queries.get(),
+            request_timeout: self.request_timeout,
+        })
+    }
+}

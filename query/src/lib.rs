@@ -1,0 +1,35 @@
+//! The query service: per-user and per-article counts and listings read from the store.
+//!
+//! The request path is routes → params → store (InfluxDB or SQLite).
+
+pub mod config;
+pub mod error;
+pub mod params;
+pub mod routes;
+pub mod store;
+
+use std::future::Future;
+
+use shared::store::StoreConfig;
+use tokio::net::TcpListener;
+
+use crate::config::Config;
+use crate::store::Store;
+
+/// Serves until `shutdown` completes and in-flight requests have finished.
+pub async fn serve(
+    config: Config,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    if let StoreConfig::Influx(influx) = &config.store {
+        shared::influx_admin::ensure_database(influx).await;
+    }
+
+    let store = Store::open(&config.store, config.max_concurrent_queries)?;
+    let app = routes::router(store, config.request_timeout);
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await?;
+    Ok(())
+}
