@@ -5,12 +5,13 @@ use std::num::NonZeroUsize;
 use std::time::Duration;
 
 use clap::Parser;
+use shared::server::ServerLimits;
 use shared::store::{StoreArgs, StoreConfig, humantime_duration};
 use shared::timestamp::TimeWindow;
 
 /// Accepts reactions over HTTP and writes them to InfluxDB or the embedded store.
 #[derive(Parser, Clone)]
-#[command(name = "ingest", version)]
+#[command(name = "ingest", version, args_override_self = true)]
 pub struct Args {
     /// Address to listen on.
     #[arg(long, env = "INGEST_LISTEN", default_value = "127.0.0.1:8080")]
@@ -55,6 +56,10 @@ pub struct Args {
     #[arg(long, env = "INGEST_REQUEST_TIMEOUT", default_value = "30s", value_parser = humantime_duration)]
     pub request_timeout: Duration,
 
+    /// Time a client has to send a request's headers.
+    #[arg(long, env = "INGEST_HEADER_READ_TIMEOUT", default_value = "10s", value_parser = humantime_duration)]
+    pub header_read_timeout: Duration,
+
     /// After SIGTERM, how long readiness reports 503 before the listener closes, so that load
     /// balancers stop sending new requests first.
     #[arg(long, env = "INGEST_SHUTDOWN_GRACE", default_value = "1s", value_parser = humantime_duration)]
@@ -83,6 +88,7 @@ pub struct Config {
     pub max_request_reactions: usize,
     pub time_window: TimeWindow,
     pub request_timeout: Duration,
+    pub header_read_timeout: Duration,
     pub shutdown_grace: Duration,
     pub drain_timeout: Duration,
 }
@@ -105,6 +111,7 @@ impl Args {
             max_request_reactions: self.max_request_reactions.get(),
             time_window,
             request_timeout: self.request_timeout,
+            header_read_timeout: self.header_read_timeout,
             shutdown_grace: self.shutdown_grace,
             drain_timeout: self.drain_timeout,
         })
@@ -112,12 +119,12 @@ impl Args {
 }
 
 impl Config {
-    /// Returns the defaults for `store`, as the flags would give them.
-    pub fn with_store(store: StoreConfig) -> Self {
-        let mut config = Args::parse_from(["ingest"])
-            .into_config()
-            .expect("defaults are valid");
-        config.store = store;
-        config
+    /// Returns the server's limits. Open connections get as long to finish after shutdown as
+    /// a request may take, plus the time to read its headers.
+    pub fn server_limits(&self) -> ServerLimits {
+        ServerLimits {
+            header_read_timeout: self.header_read_timeout,
+            shutdown_timeout: self.request_timeout + self.header_read_timeout,
+        }
     }
 }

@@ -86,17 +86,23 @@ pub async fn serve(
 
     let grace = config.shutdown_grace;
     let stopping = health.clone();
-    axum::serve(listener, app)
-        .with_graceful_shutdown(async move {
-            shutdown.await;
-            stopping.begin_shutdown();
-            tracing::info!(
-                grace_ms = grace.as_millis() as u64,
-                "shutdown requested; readiness is now 503"
-            );
-            tokio::time::sleep(grace).await;
-        })
-        .await?;
+    let begin_shutdown = async move {
+        shutdown.await;
+        stopping.begin_shutdown();
+        tracing::info!(
+            grace_ms = grace.as_millis() as u64,
+            "shutdown requested; readiness is now 503"
+        );
+        tokio::time::sleep(grace).await;
+    };
+    shared::server::serve(
+        "ingest",
+        listener,
+        app,
+        config.server_limits(),
+        begin_shutdown,
+    )
+    .await;
 
     // The server and every handler are gone, so the channel's last sender is dropped and the
     // writers stop once they have written what is queued.

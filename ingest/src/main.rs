@@ -32,14 +32,23 @@ fn main() -> ExitCode {
                 return ExitCode::FAILURE;
             }
         };
-        // With port 0 the system picks the port; log the real one.
-        let listen = listener.local_addr().unwrap_or(listen);
 
-        tracing::info!(address = %listen, store = %config.store, batch_size = config.batch_size, writers = config.writers, buffer_reactions = config.buffer_reactions, "ingest listening on http://{listen}");
+        tracing::info!(
+            store = %config.store,
+            batch_size = config.batch_size,
+            writers = config.writers,
+            buffer_reactions = config.buffer_reactions,
+            "ingest starting"
+        );
 
         match ingest::serve(config, listener, shared::shutdown::signal()).await {
             Ok(report) if report.abandoned == 0 => {
-                tracing::info!(accepted = report.accepted, written = report.written, dropped = report.dropped, "stopped after writing every queued reaction");
+                tracing::info!(
+                    accepted = report.accepted,
+                    written = report.written,
+                    dropped = report.dropped,
+                    "stopped after writing every queued reaction"
+                );
                 ExitCode::SUCCESS
             }
             Ok(report) => {

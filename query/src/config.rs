@@ -5,11 +5,12 @@ use std::num::NonZeroUsize;
 use std::time::Duration;
 
 use clap::Parser;
+use shared::server::ServerLimits;
 use shared::store::{StoreArgs, StoreConfig, humantime_duration};
 
 /// Answers per-user and per-article questions about stored reactions.
 #[derive(Parser, Clone)]
-#[command(name = "query", version)]
+#[command(name = "query", version, args_override_self = true)]
 pub struct Args {
     /// Address to listen on.
     #[arg(long, env = "QUERY_LISTEN", default_value = "127.0.0.1:8081")]
@@ -26,6 +27,10 @@ pub struct Args {
     #[arg(long, env = "QUERY_REQUEST_TIMEOUT", default_value = "10s", value_parser = humantime_duration)]
     pub request_timeout: Duration,
 
+    /// Time a client has to send a request's headers.
+    #[arg(long, env = "QUERY_HEADER_READ_TIMEOUT", default_value = "10s", value_parser = humantime_duration)]
+    pub header_read_timeout: Duration,
+
     /// Log format: text or json.
     #[arg(long, env = "LOG_FORMAT", default_value = "text", value_parser = ["text", "json"])]
     pub log_format: String,
@@ -37,6 +42,7 @@ pub struct Config {
     pub store: StoreConfig,
     pub max_concurrent_queries: usize,
     pub request_timeout: Duration,
+    pub header_read_timeout: Duration,
 }
 
 impl Args {
@@ -45,6 +51,18 @@ impl Args {
             store: self.store.into_config()?,
             max_concurrent_queries: self.max_concurrent_queries.get(),
             request_timeout: self.request_timeout,
+            header_read_timeout: self.header_read_timeout,
         })
+    }
+}
+
+impl Config {
+    /// Returns the server's limits. Open connections get as long to finish after shutdown as
+    /// a request may take, plus the time to read its headers.
+    pub fn server_limits(&self) -> ServerLimits {
+        ServerLimits {
+            header_read_timeout: self.header_read_timeout,
+            shutdown_timeout: self.request_timeout + self.header_read_timeout,
+        }
     }
 }

@@ -28,8 +28,6 @@ pub async fn serve(
 
     let store = Store::open(&config.store, config.max_concurrent_queries)?;
     let app = routes::router(store, config.request_timeout);
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await?;
+    shared::server::serve("query", listener, app, config.server_limits(), shutdown).await;
     Ok(())
 }

@@ -32,10 +32,8 @@ fn main() -> ExitCode {
                 return ExitCode::FAILURE;
             }
         };
-        // With port 0 the system picks the port; log the real one.
-        let listen = listener.local_addr().unwrap_or(listen);
 
-        tracing::info!(address = %listen, store = %config.store, "query listening on http://{listen}");
+        tracing::info!(store = %config.store, "query starting");
 
         match query::serve(config, listener, shared::shutdown::signal()).await {
             Ok(()) => {

@@ -8,6 +8,7 @@ pub mod influx_admin;
 pub mod influxql;
 pub mod line_protocol;
 pub mod reaction;
+pub mod server;
 pub mod shutdown;
 pub mod store;
 pub mod telemetry;

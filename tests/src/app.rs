@@ -80,6 +80,12 @@ impl TestApp {
         }
     }
 
+    pub fn influxd_mut(&mut self) -> &mut Influxd {
+        self.influxd
+            .as_mut()
+            .expect("this test app runs on the embedded store")
+    }
+
     pub fn influxd(&self) -> &Influxd {
         self.influxd
             .as_ref()
@@ -191,6 +197,13 @@ impl TestApp {
             last.by_user == expected && last.by_article == expected
         });
         last
+    }
+}
+
+impl Reply {
+    /// Returns the `Retry-After` header in seconds, if present and numeric.
+    pub fn retry_after(&self) -> Option<u64> {
+        self.headers.get("retry-after")?.to_str().ok()?.parse().ok()
     }
 }
 

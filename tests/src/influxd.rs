@@ -40,21 +40,8 @@ impl Influxd {
         std::fs::write(&config, config_text(dir.path(), port, free_port()))
             .expect("cannot write the influxd config");
 
-        let log =
-            File::create(dir.path().join("influxd.log")).expect("cannot create the influxd log");
-        let child = Command::new("influxd")
-            .arg("-config")
-            .arg(&config)
-            .stdin(Stdio::null())
-            .stdout(log.try_clone().expect("cannot clone the log handle"))
-            .stderr(log)
-            .spawn()
-            .unwrap_or_else(|error| {
-                panic!("cannot run influxd ({error}); install InfluxDB (Debian package `influxdb`), as scripts/test.sh does")
-            });
-
         let mut influxd = Influxd {
-            child,
+            child: spawn(dir.path()),
             port,
             dir,
             client: reqwest::blocking::Client::builder()
@@ -62,20 +49,41 @@ impl Influxd {
                 .build()
                 .expect("cannot build an HTTP client"),
         };
-
-        let up = wait_until(Duration::from_secs(30), || {
-            influxd.has_exited()
-                || influxd
-                    .client
-                    .get(influxd.url("/ping"))
-                    .send()
-                    .is_ok_and(|r| r.status().is_success())
-        });
-        if up && !influxd.has_exited() {
+        if influxd.wait_for_ping() {
             Ok(influxd)
         } else {
             Err(influxd.log_text())
         }
+    }
+
+    /// Stops the server with SIGKILL, as a crash would.
+    pub fn kill(&mut self) {
+        // A paused process must be resumed to die from SIGKILL promptly on every kernel.
+        let _ = unsafe { libc::kill(self.pid(), libc::SIGCONT) };
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Starts the server again on the same ports and data after `kill`.
+    pub fn restart(&mut self) {
+        self.child = spawn(self.dir.path());
+        assert!(
+            self.wait_for_ping(),
+            "influxd did not restart; log:\n{}",
+            self.log_text()
+        );
+    }
+
+    fn wait_for_ping(&mut self) -> bool {
+        let up = wait_until(Duration::from_secs(30), || {
+            self.has_exited()
+                || self
+                    .client
+                    .get(self.url("/ping"))
+                    .send()
+                    .is_ok_and(|response| response.status().is_success())
+        });
+        up && !self.has_exited()
     }
 
     /// Returns the base URL, or a path under it.
@@ -143,11 +151,27 @@ impl Influxd {
 
 impl Drop for Influxd {
     fn drop(&mut self) {
-        // A paused process must be resumed to die from SIGKILL promptly on every kernel.
-        let _ = unsafe { libc::kill(self.pid(), libc::SIGCONT) };
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        self.kill();
     }
+}
+
+/// Runs `influxd` with the config in `dir`, appending to the log there.
+fn spawn(dir: &Path) -> Child {
+    let log = File::options()
+        .create(true)
+        .append(true)
+        .open(dir.join("influxd.log"))
+        .expect("cannot open the influxd log");
+    Command::new("influxd")
+        .arg("-config")
+        .arg(dir.join("influxd.conf"))
+        .stdin(Stdio::null())
+        .stdout(log.try_clone().expect("cannot clone the log handle"))
+        .stderr(log)
+        .spawn()
+        .unwrap_or_else(|error| {
+            panic!("cannot run influxd ({error}); install InfluxDB (Debian package `influxdb`), as scripts/test.sh does")
+        })
 }
 
 /// Returns an influxd 1.x config that keeps everything under `dir`, listens on loopback
