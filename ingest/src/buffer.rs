@@ -42,7 +42,11 @@ struct DrainSample {
 /// Why a request's reactions were not queued.
 #[derive(Debug, PartialEq)]
 pub enum PushError {
-    Full { retry_after: Duration },
+    Full {
+        retry_after: Duration,
+    },
+    /// The request is larger than the whole buffer, so retrying cannot help.
+    LargerThanBuffer,
     Closed,
 }
 
@@ -82,6 +86,9 @@ impl Buffer {
         let count = reactions.len();
         let bytes = reactions.iter().map(Reaction::size_bytes).sum();
 
+        if count > self.gauge.capacity_reactions || bytes > self.gauge.capacity_bytes {
+            return Err(PushError::LargerThanBuffer);
+        }
         if !self.gauge.reserve(count, bytes) {
             return Err(PushError::Full {
                 retry_after: self.gauge.retry_after(count),
@@ -233,6 +240,16 @@ mod tests {
         assert_eq!(buffer.gauge().depth(), 0);
         assert_eq!(buffer.gauge().bytes(), 0);
         assert_eq!(buffer.try_push(reactions(4)), Ok(()));
+    }
+
+    #[test]
+    fn request_larger_than_buffer_never_fits() {
+        let (buffer, _receiver) = Buffer::new(4, 1 << 20);
+        assert_eq!(
+            buffer.try_push(reactions(5)),
+            Err(PushError::LargerThanBuffer)
+        );
+        assert_eq!(buffer.gauge().depth(), 0);
     }
 
     #[test]

@@ -23,6 +23,16 @@ pub enum ApiError {
     #[error("request has {count} reactions; the limit is {limit} per request")]
     TooManyReactions { count: usize, limit: usize },
 
+    #[error(
+        "request has {count} reactions ({bytes} bytes in memory); the buffer holds at most {capacity} reactions and {capacity_bytes} bytes, so split the request"
+    )]
+    LargerThanBuffer {
+        count: usize,
+        bytes: usize,
+        capacity: usize,
+        capacity_bytes: usize,
+    },
+
     #[error("request body is not valid: {0}")]
     Malformed(String),
 
@@ -43,14 +53,27 @@ struct ErrorBody<'a> {
 }
 
 impl ApiError {
+    /// Every value [`ApiError::reason`] returns.
+    pub const REASONS: [&'static str; 9] = [
+        "content_type",
+        "content_encoding",
+        "body_too_large",
+        "too_many_reactions",
+        "larger_than_buffer",
+        "malformed",
+        "invalid",
+        "buffer_full",
+        "shutting_down",
+    ];
+
     pub fn status(&self) -> StatusCode {
         match self {
             ApiError::UnsupportedContentType(_) | ApiError::UnsupportedContentEncoding(_) => {
                 StatusCode::UNSUPPORTED_MEDIA_TYPE
             }
-            ApiError::BodyTooLarge { .. } | ApiError::TooManyReactions { .. } => {
-                StatusCode::PAYLOAD_TOO_LARGE
-            }
+            ApiError::BodyTooLarge { .. }
+            | ApiError::TooManyReactions { .. }
+            | ApiError::LargerThanBuffer { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Malformed(_) => StatusCode::BAD_REQUEST,
             ApiError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::BufferFull { .. } | ApiError::ShuttingDown => StatusCode::SERVICE_UNAVAILABLE,
@@ -64,6 +87,7 @@ impl ApiError {
             ApiError::UnsupportedContentEncoding(_) => "content_encoding",
             ApiError::BodyTooLarge { .. } => "body_too_large",
             ApiError::TooManyReactions { .. } => "too_many_reactions",
+            ApiError::LargerThanBuffer { .. } => "larger_than_buffer",
             ApiError::Malformed(_) => "malformed",
             ApiError::Invalid(_) => "invalid",
             ApiError::BufferFull { .. } => "buffer_full",

@@ -9,6 +9,7 @@ pub mod config;
 pub mod decode;
 pub mod error;
 pub mod health;
+pub mod metrics;
 pub mod routes;
 pub mod sink;
 pub mod state;
@@ -45,6 +46,7 @@ pub async fn serve(
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<DrainReport> {
+    let exporter = metrics::install().map_err(|error| anyhow::anyhow!(error))?;
     let (buffer, receiver) = Buffer::new(config.buffer_reactions, config.buffer_bytes);
     let gauge = buffer.gauge();
     let health = Arc::new(Health::default());
@@ -65,6 +67,7 @@ pub async fn serve(
         health: health.clone(),
         stats: stats.clone(),
         deadline: deadline.clone(),
+        drop_log: Arc::default(),
     };
     let pool = start_writers(&config, receiver, context)?;
 
@@ -80,6 +83,7 @@ pub async fn serve(
         },
         probe: StoreProbe::new(&config.store)?,
         accepted: accepted.clone(),
+        exporter,
         sequence: AtomicU64::new(fastrand::u64(..)),
     });
     let app = routes::router(state, config.request_timeout);

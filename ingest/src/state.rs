@@ -27,6 +27,7 @@ pub struct AppState {
     pub probe: StoreProbe,
     /// Reactions accepted with 202 since start.
     pub accepted: Arc<AtomicU64>,
+    pub exporter: shared::metrics::Exporter,
     /// Source of the sequence numbers that keep server-stamped reactions apart. It starts at a
     /// random value so that replicas are unlikely to share numbers.
     pub sequence: AtomicU64,

@@ -7,6 +7,7 @@ pub mod id;
 pub mod influx_admin;
 pub mod influxql;
 pub mod line_protocol;
+pub mod metrics;
 pub mod reaction;
 pub mod server;
 pub mod shutdown;

@@ -3,6 +3,7 @@
 
 pub mod app;
 pub mod influxd;
+pub mod metrics;
 pub mod process;
 
 pub use app::{StoreKind, TestApp};

@@ -14,17 +14,26 @@ use shared::validate::{FieldError, Stamp, validate_all};
 use crate::buffer::PushError;
 use crate::decode::{format_of, parse_items, read_body};
 use crate::error::ApiError;
+use crate::metrics::{REACTIONS_ACCEPTED, REACTIONS_REJECTED};
 use crate::state::AppState;
 
+/// Accepts a request of reactions; see the README for the statuses.
 pub async fn post_reactions(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
     body: Body,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let outcome = accept(&state, &headers, body).await;
+    // A body that cannot be read counts as one rejected reaction; once parsed, each item counts.
+    let mut reactions_in_request = 1;
+    let outcome = accept(&state, &headers, body, &mut reactions_in_request).await;
 
-    if let Err(error) = &outcome {
-        tracing::debug!(reason = error.reason(), error = %error, "rejected a request");
+    match &outcome {
+        Ok(_) => ::metrics::counter!(REACTIONS_ACCEPTED).increment(reactions_in_request),
+        Err(error) => {
+            ::metrics::counter!(REACTIONS_REJECTED, "reason" => error.reason())
+                .increment(reactions_in_request);
+            tracing::debug!(reason = error.reason(), error = %error, "rejected a request");
+        }
     }
     outcome
 }
@@ -33,6 +42,7 @@ async fn accept(
     state: &AppState,
     headers: &HeaderMap,
     body: Body,
+    reactions_in_request: &mut u64,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     if state.health.is_shutting_down() {
         return Err(ApiError::ShuttingDown);
@@ -41,6 +51,7 @@ async fn accept(
     let format = format_of(headers)?;
     let body = read_body(headers, body, state.limits.max_body_bytes).await?;
     let items = parse_items(&body, format)?;
+    *reactions_in_request = items.len().max(1) as u64;
 
     if items.is_empty() {
         return Err(ApiError::Invalid(vec![FieldError {
@@ -64,6 +75,7 @@ async fn accept(
     };
     let reactions = validate_all(&items, &stamp).map_err(ApiError::Invalid)?;
     let count = reactions.len();
+    let bytes = reactions.iter().map(shared::Reaction::size_bytes).sum();
 
     match state.buffer.try_push(reactions) {
         Ok(()) => {
@@ -71,6 +83,12 @@ async fn accept(
             Ok((StatusCode::ACCEPTED, Json(json!({"accepted": count}))))
         }
         Err(PushError::Full { retry_after }) => Err(ApiError::BufferFull { retry_after }),
+        Err(PushError::LargerThanBuffer) => Err(ApiError::LargerThanBuffer {
+            count,
+            bytes,
+            capacity: state.gauge.capacity(),
+            capacity_bytes: state.gauge.capacity_bytes(),
+        }),
         Err(PushError::Closed) => Err(ApiError::ShuttingDown),
     }
 }

@@ -25,6 +25,8 @@ pub struct Written {
     pub rejected: usize,
     /// The store's reason for the rejected reactions.
     pub rejection: Option<String>,
+    /// Reactions whose InfluxDB point a later, different reaction of the same batch replaced.
+    pub overwritten: usize,
 }
 
 /// Why a batch was not written.

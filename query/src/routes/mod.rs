@@ -1,25 +1,24 @@
 //! The HTTP surface of query.
 
 mod articles;
+mod common;
 mod health;
 mod users;
 
-use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
-use axum::extract::rejection::{PathRejection, QueryRejection};
-use axum::extract::{Path, Query};
 use axum::http::StatusCode;
 use axum::routing::get;
 use tower_http::timeout::TimeoutLayer;
-use tower_http::trace::TraceLayer;
+use tower_http::trace::{DefaultOnFailure, TraceLayer};
+use tracing::Level;
 
-use crate::error::QueryError;
-use crate::store::Store;
+use crate::state::AppState;
 
 /// Builds the router; tests drive it with `tower::ServiceExt::oneshot`.
-pub fn router(store: Store, request_timeout: Duration) -> Router {
+pub fn router(state: Arc<AppState>, request_timeout: Duration) -> Router {
     Router::new()
         .route("/v1/users/{user_id}/reactions/summary", get(users::summary))
         .route("/v1/users/{user_id}/reactions", get(users::list))
@@ -30,34 +29,21 @@ pub fn router(store: Store, request_timeout: Duration) -> Router {
         .route("/v1/articles/{article_id}/reactions", get(articles::list))
         .route("/healthz", get(health::live))
         .route("/readyz", get(health::ready))
+        .route("/metrics", get(health::metrics))
         .fallback(not_found)
-        .with_state(store)
+        .method_not_allowed_fallback(method_not_allowed)
+        .with_state(state)
         .layer(TimeoutLayer::with_status_code(
             StatusCode::SERVICE_UNAVAILABLE,
             request_timeout,
         ))
-        .layer(TraceLayer::new_for_http())
-}
-
-/// Unwraps a percent-decoded path segment, or names the parameter that could not be decoded.
-fn path_id(
-    path: Result<Path<String>, PathRejection>,
-    parameter: &'static str,
-) -> Result<String, QueryError> {
-    path.map(|Path(id)| id).map_err(|rejection| {
-        QueryError::invalid(
-            parameter,
-            format!("cannot be decoded: {}", rejection.body_text()),
-        )
-    })
-}
-
-fn query_pairs(
-    query: Result<Query<HashMap<String, String>>, QueryRejection>,
-) -> Result<HashMap<String, String>, QueryError> {
-    query
-        .map(|Query(pairs)| pairs)
-        .map_err(|rejection| QueryError::invalid("query", rejection.body_text()))
+        .layer(axum::middleware::from_fn_with_state(
+            crate::metrics::HTTP,
+            shared::metrics::track_http,
+        ))
+        // Errors are logged where they are handled, with their cause; the trace layer's own
+        // failure line would repeat each one (and every 503 of a readiness probe) at ERROR.
+        .layer(TraceLayer::new_for_http().on_failure(DefaultOnFailure::new().level(Level::DEBUG)))
 }
 
 async fn not_found() -> (StatusCode, axum::Json<serde_json::Value>) {
@@ -67,5 +53,14 @@ async fn not_found() -> (StatusCode, axum::Json<serde_json::Value>) {
             "error": "not found; query serves /v1/users/{user_id}/reactions[/summary] and /v1/articles/{article_id}/reactions[/summary]",
             "details": []
         })),
+    )
+}
+
+async fn method_not_allowed() -> (StatusCode, axum::Json<serde_json::Value>) {
+    (
+        StatusCode::METHOD_NOT_ALLOWED,
+        axum::Json(
+            serde_json::json!({"error": "method not allowed; query serves GET only", "details": []}),
+        ),
     )
 }
