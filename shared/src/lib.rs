@@ -3,6 +3,7 @@
 
 pub mod behavior;
 pub mod embedded;
+pub mod http;
 pub mod id;
 pub mod influx_admin;
 pub mod influxql;

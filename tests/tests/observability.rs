@@ -149,3 +149,35 @@ fn metrics_doc_matches_exports() {
         );
     }
 }
+
+/// A request id from the client is echoed; without one, each response gets its own. The id is
+/// a field of the request's span, so every log line of the request carries it.
+#[test]
+fn request_ids_are_echoed_and_logged() {
+    let app = TestApp::start(StoreKind::Embedded);
+    let client = reqwest::blocking::Client::new();
+
+    let response = client
+        .post(app.ingest.url("/v1/reactions"))
+        .header("content-type", "application/json")
+        .header("x-request-id", "trace-me-42")
+        .body(r#"{"user_id": 7}"#)
+        .send()
+        .unwrap();
+    assert_eq!(response.headers()["x-request-id"], "trace-me-42");
+
+    let first = client
+        .get(app.query.url("/v1/users/u/reactions"))
+        .send()
+        .unwrap();
+    let second = client
+        .get(app.query.url("/v1/users/u/reactions"))
+        .send()
+        .unwrap();
+    let (first, second) = (
+        first.headers().get("x-request-id").cloned(),
+        second.headers().get("x-request-id").cloned(),
+    );
+    assert!(first.is_some(), "a generated request id");
+    assert_ne!(first, second, "each request gets its own id");
+}

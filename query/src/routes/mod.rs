@@ -11,15 +11,12 @@ use std::time::Duration;
 use axum::Router;
 use axum::http::StatusCode;
 use axum::routing::get;
-use tower_http::timeout::TimeoutLayer;
-use tower_http::trace::{DefaultOnFailure, TraceLayer};
-use tracing::Level;
 
 use crate::state::AppState;
 
 /// Builds the router; tests drive it with `tower::ServiceExt::oneshot`.
 pub fn router(state: Arc<AppState>, request_timeout: Duration) -> Router {
-    Router::new()
+    let router = Router::new()
         .route("/v1/users/{user_id}/reactions/summary", get(users::summary))
         .route("/v1/users/{user_id}/reactions", get(users::list))
         .route(
@@ -32,18 +29,13 @@ pub fn router(state: Arc<AppState>, request_timeout: Duration) -> Router {
         .route("/metrics", get(health::metrics))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
-        .with_state(state)
-        .layer(TimeoutLayer::with_status_code(
-            StatusCode::SERVICE_UNAVAILABLE,
-            request_timeout,
-        ))
-        .layer(axum::middleware::from_fn_with_state(
-            crate::metrics::HTTP,
-            shared::metrics::track_http,
-        ))
-        // Errors are logged where they are handled, with their cause; the trace layer's own
-        // failure line would repeat each one (and every 503 of a readiness probe) at ERROR.
-        .layer(TraceLayer::new_for_http().on_failure(DefaultOnFailure::new().level(Level::DEBUG)))
+        .with_state(state);
+    shared::http::with_request_layers(
+        router,
+        crate::metrics::HTTP,
+        request_timeout,
+        StatusCode::SERVICE_UNAVAILABLE,
+    )
 }
 
 async fn not_found() -> (StatusCode, axum::Json<serde_json::Value>) {
