@@ -55,9 +55,12 @@ impl Buffer {
         capacity_reactions: usize,
         capacity_bytes: usize,
     ) -> (Buffer, Receiver<Vec<Reaction>>) {
-        // One message holds at least one reaction, so a channel of this many messages never
-        // fills before the reaction count does.
-        let (sender, receiver) = crossbeam_channel::bounded(capacity_reactions);
+        // A bounded crossbeam channel allocates all its slots up front, so it gets one slot per
+        // 512 bytes of the byte bound rather than one per reaction: 4 MiB of slots for the
+        // default 64 MiB. A message holds a whole request, so slots run out only when many
+        // tiny requests queue, and then requests get 503 like any other full buffer.
+        let slots = (capacity_bytes / 512).clamp(1024, capacity_reactions.max(1024));
+        let (sender, receiver) = crossbeam_channel::bounded(slots);
         let gauge = BufferGauge {
             reactions: AtomicUsize::new(0),
             bytes: AtomicUsize::new(0),

@@ -42,6 +42,9 @@ pub enum ApiError {
     #[error("buffer is full; retry after {}s", retry_after.as_secs())]
     BufferFull { retry_after: Duration },
 
+    #[error("too many request bodies are being read at once; retry after 1s")]
+    Busy,
+
     #[error("service is shutting down")]
     ShuttingDown,
 }
@@ -54,7 +57,7 @@ struct ErrorBody<'a> {
 
 impl ApiError {
     /// Every value [`ApiError::reason`] returns.
-    pub const REASONS: [&'static str; 9] = [
+    pub const REASONS: [&'static str; 10] = [
         "content_type",
         "content_encoding",
         "body_too_large",
@@ -63,6 +66,7 @@ impl ApiError {
         "malformed",
         "invalid",
         "buffer_full",
+        "busy",
         "shutting_down",
     ];
 
@@ -76,7 +80,9 @@ impl ApiError {
             | ApiError::LargerThanBuffer { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Malformed(_) => StatusCode::BAD_REQUEST,
             ApiError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            ApiError::BufferFull { .. } | ApiError::ShuttingDown => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::BufferFull { .. } | ApiError::Busy | ApiError::ShuttingDown => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
         }
     }
 
@@ -91,6 +97,7 @@ impl ApiError {
             ApiError::Malformed(_) => "malformed",
             ApiError::Invalid(_) => "invalid",
             ApiError::BufferFull { .. } => "buffer_full",
+            ApiError::Busy => "busy",
             ApiError::ShuttingDown => "shutting_down",
         }
     }
@@ -110,7 +117,7 @@ impl IntoResponse for ApiError {
 
         let retry_after = match &self {
             ApiError::BufferFull { retry_after } => Some(retry_after.as_secs().max(1)),
-            ApiError::ShuttingDown => Some(1),
+            ApiError::Busy | ApiError::ShuttingDown => Some(1),
             _ => None,
         };
         if let Some(seconds) = retry_after {

@@ -73,6 +73,7 @@ pub async fn serve(
 
     let accepted = Arc::new(AtomicU64::new(0));
     let state = Arc::new(AppState {
+        body_budget: state::BodyBudget::new(config.max_inflight_bytes),
         buffer,
         gauge: gauge.clone(),
         health: health.clone(),

@@ -2,6 +2,7 @@
 //! one, and how it is written to InfluxDB and to the embedded SQLite store.
 
 pub mod behavior;
+pub mod cgroup;
 pub mod embedded;
 pub mod http;
 pub mod id;

@@ -72,9 +72,13 @@ impl Reaction {
         self.timestamp.as_millis() * NANOS_PER_MILLI + i64::from(self.offset_nanos)
     }
 
-    /// Approximate memory this reaction occupies in the buffer, for byte limits.
+    /// Estimates the memory this reaction occupies in the buffer, for byte limits: the struct,
+    /// the two ids, and about 16 bytes of allocator overhead for each id.
     pub fn size_bytes(&self) -> usize {
-        std::mem::size_of::<Self>() + self.user_id.as_str().len() + self.article_id.as_str().len()
+        std::mem::size_of::<Self>()
+            + self.user_id.as_str().len()
+            + self.article_id.as_str().len()
+            + 32
     }
 }
 

@@ -6,7 +6,7 @@ use std::sync::atomic::Ordering;
 use axum::Json;
 use axum::body::Body;
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::{HeaderMap, StatusCode, header};
 use serde_json::{Value, json};
 use shared::Timestamp;
 use shared::validate::{FieldError, Stamp, validate_all};
@@ -49,7 +49,21 @@ async fn accept(
     }
 
     let format = format_of(headers)?;
-    let body = read_body(headers, body, state.limits.max_body_bytes).await?;
+
+    // Bodies are bounded one by one, and this bounds them together, so that many concurrent
+    // large requests cannot take the process past its memory limit.
+    let limit = state.limits.max_body_bytes;
+    let expected = if headers.contains_key(header::CONTENT_ENCODING) {
+        limit
+    } else {
+        content_length(headers).map_or(limit, |length| length.min(limit))
+    };
+    let _reserved = state
+        .body_budget
+        .try_reserve(expected)
+        .ok_or(ApiError::Busy)?;
+
+    let body = read_body(headers, body, limit).await?;
     let items = parse_items(&body, format)?;
     *reactions_in_request = items.len().max(1) as u64;
 
@@ -91,4 +105,13 @@ async fn accept(
         }),
         Err(PushError::Closed) => Err(ApiError::ShuttingDown),
     }
+}
+
+fn content_length(headers: &HeaderMap) -> Option<usize> {
+    headers
+        .get(header::CONTENT_LENGTH)?
+        .to_str()
+        .ok()?
+        .parse()
+        .ok()
 }
