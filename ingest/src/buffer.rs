@@ -39,7 +39,7 @@ struct DrainSample {
     per_second: f64,
 }
 
-/// Why a request's reactions were not queued.
+/// Reason a request's reactions were not queued.
 #[derive(Debug, PartialEq)]
 pub enum PushError {
     Full {
@@ -84,7 +84,8 @@ impl Buffer {
         self.gauge.clone()
     }
 
-    /// Queues all of `reactions` or none of them. Never blocks.
+    /// Queues all of `reactions` or none of them, without blocking: the channel has a free slot
+    /// whenever the reservation succeeds, and `try_send` never waits.
     pub fn try_push(&self, reactions: Vec<Reaction>) -> Result<(), PushError> {
         let count = reactions.len();
         let bytes = reactions.iter().map(Reaction::size_bytes).sum();

@@ -1,4 +1,4 @@
-//! What request handlers share.
+//! State shared by the request handlers.
 
 use std::sync::Arc;
 use std::sync::atomic::AtomicU64;

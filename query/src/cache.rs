@@ -32,7 +32,7 @@ pub struct SummaryCache {
 }
 
 impl SummaryCache {
-    /// A cache of at most `max_entries` summaries kept for `ttl`; a zero TTL disables it.
+    /// Creates a cache of at most `max_entries` summaries kept for `ttl`; a zero TTL disables it.
     pub fn new(ttl: Duration, max_entries: usize) -> Self {
         SummaryCache {
             slots: DashMap::new(),
@@ -106,7 +106,7 @@ impl SummaryCache {
         Some(entry.clone())
     }
 
-    /// A slot is fresh while its query runs and for `ttl` after it returned.
+    /// Returns true while the slot's query runs and for `ttl` after it returned.
     fn is_fresh(&self, slot: &Slot) -> bool {
         slot.get()
             .is_none_or(|(_, read_at)| read_at.elapsed() < self.ttl)

@@ -16,10 +16,10 @@ use crate::error::QueryError;
 use crate::params::{ListFilter, Subject};
 use crate::store::Row;
 
-/// Most rows that can share one store time in one listing: one per behavior.
+/// Maximum number of rows that share one store time in one listing: one per behavior.
 const MAX_TIES: usize = 4;
 
-/// Where the previous page stopped.
+/// Position where the previous page stopped.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Cursor {
     pub time_nanos: i64,
@@ -27,7 +27,7 @@ pub struct Cursor {
     pub skip: usize,
 }
 
-/// What to ask the store for: rows at or before `until_nanos`, at most `fetch` of them.
+/// Store request for one page: rows at or before `until_nanos`, at most `fetch` of them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Window {
     pub until_nanos: Option<i64>,

@@ -1,4 +1,4 @@
-//! What request handlers share.
+//! State shared by the request handlers.
 
 use shared::metrics::Exporter;
 

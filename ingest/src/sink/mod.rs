@@ -17,7 +17,7 @@ pub trait Sink: Send {
     fn write(&mut self, batch: &[Reaction]) -> Result<Written, SinkError>;
 }
 
-/// What the store did with a batch it answered successfully.
+/// Result of a batch the store accepted.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct Written {
     /// Reactions the store rejected point by point (an InfluxDB partial write). The others
@@ -29,7 +29,7 @@ pub struct Written {
     pub overwritten: usize,
 }
 
-/// Why a batch was not written.
+/// Reason a batch was not written.
 #[derive(Debug, thiserror::Error)]
 pub enum SinkError {
     /// Worth retrying: connection errors, timeouts, 429 and 5xx.

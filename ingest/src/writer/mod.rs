@@ -19,7 +19,7 @@ use crate::health::Health;
 use crate::sink::{Sink, SinkFactory};
 use store_write::{DropLog, write_chunk};
 
-/// How writers batch and retry.
+/// Batching and retry settings of the writers.
 #[derive(Clone, Copy, Debug)]
 pub struct WriterSettings {
     pub batch_size: usize,
@@ -66,7 +66,7 @@ impl DrainDeadline {
     }
 }
 
-/// What every writer shares.
+/// Settings and shared state of every writer.
 #[derive(Clone)]
 pub struct WriterContext {
     pub settings: WriterSettings,
