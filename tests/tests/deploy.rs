@@ -1,13 +1,15 @@
-//! Checks of the deployment files: the compose file, the Dockerfile, and the Prometheus config,
-//! rules and Grafana dashboard. Each check runs the real tool (docker-compose, promtool) and
-//! fails, never skips, when the tool is missing; scripts/test.sh installs them.
+//! Checks of the deployment files: the compose file, the Dockerfile, the Prometheus config,
+//! rules and Grafana dashboard, and the native stack run end to end. Each check runs the real
+//! tool (docker-compose, promtool, influxd, prometheus) and fails, never skips, when the tool is
+//! missing; scripts/test.sh installs them.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+use std::time::Duration;
 
 use dockerfile_parser::{Dockerfile, Instruction, ShellOrExecExpr};
-use reactions_tests::process;
+use reactions_tests::{free_port, process, wait_until};
 use serde_json::Value;
 
 /// Metrics that ingest and query export on `/metrics`: the names the alert rules and the
@@ -689,5 +691,190 @@ fn dashboard_uses_provisioned_data_sources() {
             .any(|query| query.contains("FROM \"reactions_by_article\"")
                 && query.contains("\"behavior\"")),
         "no panel counts reactions per behavior from InfluxDB: {influxql:?}"
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Native stack
+
+/// The native stack in a temporary state directory on free loopback ports; `down` runs on
+/// drop, so a failing test leaves no process behind.
+struct NativeStack {
+    state: tempfile::TempDir,
+    binaries: PathBuf,
+    ingest_port: u16,
+    query_port: u16,
+    prometheus_port: u16,
+}
+
+impl NativeStack {
+    fn new() -> NativeStack {
+        NativeStack {
+            state: tempfile::tempdir().expect("cannot create a temporary directory"),
+            binaries: process::binary("ingest")
+                .parent()
+                .expect("binaries are in a directory")
+                .to_path_buf(),
+            ingest_port: free_port(),
+            query_port: free_port(),
+            prometheus_port: free_port(),
+        }
+    }
+
+    fn command(&self, action: &str) -> Command {
+        let mut command = Command::new(repo().join("scripts/stack.sh"));
+        command
+            .arg(action)
+            .env("STACK_DIR", self.state.path())
+            .env("STACK_BIN_DIR", &self.binaries)
+            .env("STACK_INFLUX_PORT", free_port().to_string())
+            .env("STACK_INFLUX_RPC_PORT", free_port().to_string())
+            .env("STACK_INGEST_PORT", self.ingest_port.to_string())
+            .env("STACK_QUERY_PORT", self.query_port.to_string())
+            .env("STACK_PROMETHEUS_PORT", self.prometheus_port.to_string());
+        command
+    }
+
+    fn run(&self, action: &str) -> Output {
+        run(&mut self.command(action), "bash")
+    }
+
+    /// Returns the PIDs that `up` recorded.
+    fn pids(&self) -> Vec<i32> {
+        let run_dir = self.state.path().join("run");
+        std::fs::read_dir(&run_dir)
+            .map(|entries| {
+                entries
+                    .filter_map(|entry| std::fs::read_to_string(entry.ok()?.path()).ok())
+                    .filter_map(|text| text.trim().parse().ok())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+}
+
+impl Drop for NativeStack {
+    fn drop(&mut self) {
+        let _ = self.run("down");
+    }
+}
+
+fn describe(output: &Output) -> String {
+    format!(
+        "{}\nstdout:\n{}\nstderr:\n{}",
+        output.status,
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}
+
+/// Reports whether a process exists and is not a zombie waiting for init to reap it.
+fn is_running(pid: i32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|stat| {
+            let state = stat.rsplit_once(") ")?.1.chars().next()?;
+            Some(state != 'Z')
+        })
+        .unwrap_or(false)
+}
+
+#[test]
+fn native_stack_serves_reaction_end_to_end() {
+    let stack = NativeStack::new();
+    let up = stack.run("up");
+    assert!(up.status.success(), "stack.sh up failed: {}", describe(&up));
+    let pids = stack.pids();
+    assert_eq!(pids.len(), 4, "expected four PID files, found {pids:?}");
+
+    let second_up = stack.run("up");
+    assert!(
+        !second_up.status.success(),
+        "a second `up` must refuse while the stack runs: {}",
+        describe(&second_up)
+    );
+
+    let reports = stack.state.path().join("reports");
+    let functional = run(
+        Command::new(repo().join("scripts/ci/functional.sh"))
+            .env(
+                "INGEST_URL",
+                format!("http://127.0.0.1:{}", stack.ingest_port),
+            )
+            .env(
+                "QUERY_URL",
+                format!("http://127.0.0.1:{}", stack.query_port),
+            )
+            .env("REPORT_DIR", &reports),
+        "curl",
+    );
+    assert!(
+        functional.status.success(),
+        "functional.sh failed against the native stack: {}",
+        describe(&functional)
+    );
+    let junit = std::fs::read_to_string(reports.join("junit/functional.xml"))
+        .expect("functional.sh writes JUnit XML");
+    assert!(junit.contains("failures=\"0\""), "{junit}");
+
+    // Prometheus runs the repository's rules and scrapes both services at the stack's ports.
+    let client = reqwest::blocking::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .expect("HTTP client");
+    let prometheus = format!("http://127.0.0.1:{}", stack.prometheus_port);
+    let rules: Value = client
+        .get(format!("{prometheus}/api/v1/rules"))
+        .send()
+        .and_then(|response| response.json())
+        .expect("Prometheus returns its rules");
+    assert_eq!(rules["data"]["groups"][0]["name"], "reactions", "{rules}");
+    let expected_targets = [
+        format!("http://127.0.0.1:{}/metrics", stack.ingest_port),
+        format!("http://127.0.0.1:{}/metrics", stack.query_port),
+    ];
+    let mut targets = Value::Null;
+    let found = wait_until(Duration::from_secs(30), || {
+        targets = client
+            .get(format!("{prometheus}/api/v1/targets"))
+            .send()
+            .and_then(|response| response.json())
+            .unwrap_or(Value::Null);
+        let urls: Vec<&str> = targets["data"]["activeTargets"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|target| target["scrapeUrl"].as_str())
+            .collect();
+        expected_targets
+            .iter()
+            .all(|url| urls.contains(&url.as_str()))
+    });
+    assert!(
+        found,
+        "Prometheus does not scrape {expected_targets:?}: {targets}"
+    );
+
+    let status = stack.run("status");
+    assert!(status.status.success(), "status: {}", describe(&status));
+
+    let down = stack.run("down");
+    assert!(
+        down.status.success(),
+        "stack.sh down failed: {}",
+        describe(&down)
+    );
+    for pid in pids {
+        assert!(
+            !is_running(pid),
+            "process {pid} is still running after down"
+        );
+    }
+    let status = stack.run("status");
+    assert_eq!(
+        status.status.code(),
+        Some(3),
+        "status after down: {}",
+        describe(&status)
     );
 }
