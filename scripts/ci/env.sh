@@ -1,4 +1,4 @@
-# Settings shared by the scripts in scripts/ci, sourced, never run. Each value can be set by the
+# Settings shared by the scripts in scripts/ci, which source this file. Each value can be set by the
 # caller (Jenkins sets some in the job's environment); these are the defaults.
 
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -16,12 +16,13 @@ if [ -z "${COMPOSE_PROJECT_NAME:-}" ]; then
     COMPOSE_PROJECT_NAME="reactions-qa-$(tr -c 'a-zA-Z0-9_\n-' '-' <<<"${BUILD_TAG:-local}" | tr 'A-Z' 'a-z')"
 fi
 
-# Host ports of the QA stack. They differ from the services' defaults so that a QA stack and
-# a developer's services on the same machine do not collide.
-: "${QA_INGEST_PORT:=18080}"
-: "${QA_QUERY_PORT:=18081}"
-: "${QA_PROMETHEUS_PORT:=19090}"
-: "${QA_GRAFANA_PORT:=13000}"
+# Host ports of the QA stack, away from the services' defaults. Jenkins numbers the executors of
+# an agent from 0, so builds running side by side on one agent get ports 10 apart.
+port_offset=$((${EXECUTOR_NUMBER:-0} * 10))
+: "${QA_INGEST_PORT:=$((18080 + port_offset))}"
+: "${QA_QUERY_PORT:=$((18081 + port_offset))}"
+: "${QA_PROMETHEUS_PORT:=$((19090 + port_offset))}"
+: "${QA_GRAFANA_PORT:=$((13000 + port_offset))}"
 : "${INGEST_URL:=http://127.0.0.1:$QA_INGEST_PORT}"
 : "${QUERY_URL:=http://127.0.0.1:$QA_QUERY_PORT}"
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Functional smoke tests against a running stack: health, a reaction in through ingest and back
-# out of query, and the error answers a client relies on. Used by Jenkins against the QA stack
+# out of query, and the error responses a client relies on. Used by Jenkins against the QA stack
 # and by the native-stack test in scripts/test.sh.
 #
 #   INGEST_URL=http://127.0.0.1:8080 QUERY_URL=http://127.0.0.1:8081 scripts/ci/functional.sh
@@ -16,7 +16,7 @@ ingest_url="$INGEST_URL"
 query_url="$QUERY_URL"
 store_wait="${FUNCTIONAL_STORE_WAIT:-30}"
 
-# Ids unique to this run, so that a long-lived QA store never holds an earlier run's reactions.
+# Ids unique to this run, so that a long-lived QA store never contains an earlier run's reactions.
 run_id="smoke-$(date +%s%N)-$$"
 user="u-$run_id"
 article="a-$run_id"

@@ -1,9 +1,10 @@
 //! Checks of the deployment files: the compose file, the Dockerfile, the Prometheus config,
-//! rules and Grafana dashboard, and the native stack run end to end. Each check runs the real
-//! tool (docker-compose, promtool, influxd, prometheus) and fails, never skips, when the tool is
-//! missing; scripts/test.sh installs them.
+//! rules and Grafana dashboard, the Jenkinsfile, and the native stack run end to end. Each check
+//! runs the real tool (docker-compose, promtool, groovy, influxd, prometheus) and fails, never
+//! skips, when the tool is missing; scripts/test.sh installs them.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::Duration;
@@ -692,6 +693,131 @@ fn dashboard_uses_provisioned_data_sources() {
                 && query.contains("\"behavior\"")),
         "no panel counts reactions per behavior from InfluxDB: {influxql:?}"
     );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Jenkinsfile
+
+/// Returns the JDK home of the `java` on PATH, which groovy needs as JAVA_HOME.
+fn java_home() -> PathBuf {
+    let java = run_ok(
+        Command::new("sh").args(["-c", "readlink -f \"$(command -v java)\""]),
+        "default-jre-headless",
+    );
+    let java = PathBuf::from(java.trim());
+    java.parent()
+        .and_then(Path::parent)
+        .unwrap_or_else(|| panic!("java is not under <home>/bin: {}", java.display()))
+        .to_path_buf()
+}
+
+#[test]
+fn jenkinsfile_parses_as_groovy() {
+    run_ok(
+        Command::new("groovy")
+            .env("JAVA_HOME", java_home())
+            .args([
+                "-e",
+                "new GroovyShell().parse(new File(args[0]))",
+                "Jenkinsfile",
+            ])
+            .current_dir(repo()),
+        "groovy",
+    );
+}
+
+/// Returns the command of every `sh '...'` or `sh "..."` step in the Jenkinsfile.
+fn jenkins_sh_steps(jenkinsfile: &str) -> Vec<String> {
+    let mut steps = Vec::new();
+    for line in jenkinsfile.lines().map(str::trim) {
+        let Some(rest) = line.strip_prefix("sh ") else {
+            continue;
+        };
+        let quote = rest.chars().next().expect("sh takes an argument");
+        assert!(
+            quote == '\'' || quote == '"',
+            "sh step without a one-line string: {line}"
+        );
+        let command = rest[1..]
+            .split(quote)
+            .next()
+            .expect("split yields at least one part");
+        steps.push(command.to_owned());
+    }
+    steps
+}
+
+#[test]
+fn jenkinsfile_steps_call_repository_scripts() {
+    let jenkinsfile = read("Jenkinsfile");
+    let steps = jenkins_sh_steps(&jenkinsfile);
+    let sh_mentions = jenkinsfile.matches("sh '").count() + jenkinsfile.matches("sh \"").count();
+    assert_eq!(steps.len(), sh_mentions, "an sh step was not recognized");
+    assert!(steps.len() >= 9, "found only {} sh steps", steps.len());
+
+    for step in &steps {
+        let script = step.split_whitespace().next().unwrap_or_default();
+        assert!(
+            script.starts_with("scripts/"),
+            "Jenkins step {step:?} runs a command that is not a repository script"
+        );
+        let path = repo().join(script);
+        let mode = std::fs::metadata(&path)
+            .unwrap_or_else(|_| panic!("Jenkins step {step:?}: {script} does not exist"))
+            .permissions()
+            .mode();
+        assert!(mode & 0o111 != 0, "{script} is not executable");
+    }
+
+    let called: BTreeSet<&str> = steps.iter().map(String::as_str).collect();
+    for step in [
+        "scripts/ci/build-image.sh",
+        "scripts/ci/qa-up.sh",
+        "scripts/ci/functional.sh",
+        "scripts/ci/integration.sh",
+        "scripts/ci/perf.sh smoke",
+        "scripts/ci/perf.sh soak",
+        "scripts/ci/push-image.sh",
+        "scripts/ci/collect-logs.sh",
+        "scripts/ci/teardown.sh",
+    ] {
+        assert!(called.contains(step), "the Jenkinsfile never runs {step}");
+    }
+}
+
+#[test]
+fn jenkinsfile_stages_run_in_order() {
+    let jenkinsfile = read("Jenkinsfile");
+    let mut position = 0;
+    for stage in [
+        "stage('Checkout')",
+        "stage('Build image')",
+        "stage('Deploy QA')",
+        "parallel {",
+        "stage('Functional')",
+        "stage('Integration')",
+        "stage('Perf smoke')",
+        "stage('Soak')",
+        "stage('Push image')",
+        "post {",
+        "always {",
+    ] {
+        let found = jenkinsfile[position..]
+            .find(stage)
+            .unwrap_or_else(|| panic!("{stage} is missing or out of order"));
+        position += found + stage.len();
+    }
+}
+
+#[test]
+fn shell_scripts_pass_bash_syntax_check() {
+    let mut scripts = vec![repo().join("scripts/stack.sh")];
+    for entry in std::fs::read_dir(repo().join("scripts/ci")).expect("scripts/ci exists") {
+        scripts.push(entry.expect("readable directory entry").path());
+    }
+    for script in scripts {
+        run_ok(Command::new("bash").arg("-n").arg(&script), "bash");
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
