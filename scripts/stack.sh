@@ -3,7 +3,7 @@
 # Prometheus from Debian's packages (`influxdb`, `prometheus`), ingest and query from this
 # workspace, with the same InfluxDB config, Prometheus config and alert rules as compose.
 #
-#   scripts/stack.sh up       # start everything, wait until each part answers
+#   scripts/stack.sh up       # start everything, wait until each part responds
 #   scripts/stack.sh status   # list each part with its PID and URL; exit 3 if any is down
 #   scripts/stack.sh down     # stop exactly the processes that `up` started
 #
@@ -27,7 +27,7 @@ ingest_port="${STACK_INGEST_PORT:-28080}"
 query_port="${STACK_QUERY_PORT:-28081}"
 prometheus_port="${STACK_PROMETHEUS_PORT:-29090}"
 database="${STACK_INFLUX_DB:-reactions}"
-# Seconds each part has to answer after it starts, and to exit after SIGTERM.
+# Seconds each part has to respond after it starts, and to exit after SIGTERM.
 start_timeout="${STACK_START_TIMEOUT:-60}"
 stop_timeout="${STACK_STOP_TIMEOUT:-45}"
 
@@ -94,7 +94,7 @@ wait_for() {
         fi
         sleep 0.2
     done
-    log "$part did not answer $url within ${start_timeout}s; last lines of $(log_file "$part"):"
+    log "$part did not respond on $url within ${start_timeout}s; last lines of $(log_file "$part"):"
     tail -n 20 "$(log_file "$part")" >&2 || true
     return 1
 }
