@@ -11,4 +11,7 @@ compose down --volumes --remove-orphans --timeout 60 || echo "teardown: compose 
 docker image rm --force "$REACTIONS_IMAGE" >/dev/null 2>&1 && echo "teardown: removed $REACTIONS_IMAGE"
 # Intermediate stages carry the label that the Dockerfile sets on every stage.
 docker image prune --force --filter "label=org.opencontainers.image.title=reactions" || true
+# BuildKit's cache holds the cargo-chef dependency layer that keeps builds fast; entries unused
+# for a week go, so the cache cannot grow without bound.
+docker builder prune --force --filter "until=168h" || true
 exit 0

@@ -586,6 +586,15 @@ fn alert_rules_cover_the_failure_signals() {
             "{alert} does not use {metric}: {expr}"
         );
     }
+
+    // Every alert needs a case in rules_test.yml, which prometheus_files_pass_promtool runs.
+    let unit_tests = read("deploy/prometheus/rules_test.yml");
+    for alert in expressions.keys() {
+        assert!(
+            unit_tests.contains(&format!("alertname: {alert}\n")),
+            "rules_test.yml has no case for {alert}"
+        );
+    }
 }
 
 #[test]
