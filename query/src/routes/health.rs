@@ -28,6 +28,10 @@ pub async fn ready(State(state): State<Arc<AppState>>) -> (StatusCode, Json<Valu
     }
 }
 
+/// Serves the Prometheus metrics, with readiness checked at scrape time so that `query_ready`
+/// is current even when nothing polls `/readyz`.
 pub async fn metrics(State(state): State<Arc<AppState>>) -> Response {
+    let ready = state.store.check().await.is_ok();
+    metrics::gauge!(READY).set(if ready { 1.0 } else { 0.0 });
     state.exporter.response()
 }
