@@ -100,13 +100,27 @@ impl Influxd {
     }
 
     /// Runs one InfluxQL statement with nanosecond epochs and returns the JSON response.
+    ///
+    /// A failure to send is retried twice: the harness polls InfluxDB in tight loops, and on a
+    /// loaded machine a pooled connection can be closed by the server just as it is reused.
     pub fn query(&self, database: &str, statement: &str) -> Value {
-        self.client
-            .post(self.url("/query"))
-            .form(&[("db", database), ("q", statement), ("epoch", "ns")])
-            .send()
-            .and_then(|response| response.json())
-            .unwrap_or_else(|error| panic!("InfluxDB query {statement:?} failed: {error}"))
+        let mut attempt = 0;
+        loop {
+            let outcome = self
+                .client
+                .post(self.url("/query"))
+                .form(&[("db", database), ("q", statement), ("epoch", "ns")])
+                .send()
+                .and_then(|response| response.json());
+            match outcome {
+                Ok(body) => return body,
+                Err(error) if attempt < 2 && !error.is_decode() => {
+                    attempt += 1;
+                    std::thread::sleep(Duration::from_millis(200));
+                }
+                Err(error) => panic!("InfluxDB query {statement:?} failed: {error}"),
+            }
+        }
     }
 
     /// Returns the number of points in a measurement (0 when it does not exist).
