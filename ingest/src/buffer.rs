@@ -39,10 +39,14 @@ struct DrainSample {
     per_second: f64,
 }
 
-/// Why a request's reactions were not queued.
+/// Reason a request's reactions were not queued.
 #[derive(Debug, PartialEq)]
 pub enum PushError {
-    Full { retry_after: Duration },
+    Full {
+        retry_after: Duration,
+    },
+    /// The request is larger than the whole buffer, so retrying cannot help.
+    LargerThanBuffer,
     Closed,
 }
 
@@ -51,9 +55,12 @@ impl Buffer {
         capacity_reactions: usize,
         capacity_bytes: usize,
     ) -> (Buffer, Receiver<Vec<Reaction>>) {
-        // One message holds at least one reaction, so a channel of this many messages never
-        // fills before the reaction count does.
-        let (sender, receiver) = crossbeam_channel::bounded(capacity_reactions);
+        // A bounded crossbeam channel allocates all its slots up front, so it gets one slot per
+        // 512 bytes of the byte bound rather than one per reaction: 4 MiB of slots for the
+        // default 64 MiB. A message holds a whole request, so slots run out only when many
+        // tiny requests queue, and then requests get 503 like any other full buffer.
+        let slots = (capacity_bytes / 512).clamp(1024, capacity_reactions.max(1024));
+        let (sender, receiver) = crossbeam_channel::bounded(slots);
         let gauge = BufferGauge {
             reactions: AtomicUsize::new(0),
             bytes: AtomicUsize::new(0),
@@ -77,11 +84,15 @@ impl Buffer {
         self.gauge.clone()
     }
 
-    /// Queues all of `reactions` or none of them. Never blocks.
+    /// Queues all of `reactions` or none of them, without blocking: the channel has a free slot
+    /// whenever the reservation succeeds, and `try_send` never waits.
     pub fn try_push(&self, reactions: Vec<Reaction>) -> Result<(), PushError> {
         let count = reactions.len();
         let bytes = reactions.iter().map(Reaction::size_bytes).sum();
 
+        if count > self.gauge.capacity_reactions || bytes > self.gauge.capacity_bytes {
+            return Err(PushError::LargerThanBuffer);
+        }
         if !self.gauge.reserve(count, bytes) {
             return Err(PushError::Full {
                 retry_after: self.gauge.retry_after(count),
@@ -233,6 +244,16 @@ mod tests {
         assert_eq!(buffer.gauge().depth(), 0);
         assert_eq!(buffer.gauge().bytes(), 0);
         assert_eq!(buffer.try_push(reactions(4)), Ok(()));
+    }
+
+    #[test]
+    fn request_larger_than_buffer_never_fits() {
+        let (buffer, _receiver) = Buffer::new(4, 1 << 20);
+        assert_eq!(
+            buffer.try_push(reactions(5)),
+            Err(PushError::LargerThanBuffer)
+        );
+        assert_eq!(buffer.gauge().depth(), 0);
     }
 
     #[test]

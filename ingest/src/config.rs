@@ -25,8 +25,15 @@ pub struct Args {
     pub buffer_reactions: NonZeroUsize,
 
     /// Maximum bytes of reactions waiting in memory to be written; past it requests get 503.
-    #[arg(long, env = "INGEST_BUFFER_BYTES", default_value = "67108864")]
-    pub buffer_bytes: NonZeroUsize,
+    /// Default: a quarter of the cgroup memory limit when there is one, else 64 MiB.
+    #[arg(long, env = "INGEST_BUFFER_BYTES")]
+    pub buffer_bytes: Option<NonZeroUsize>,
+
+    /// Maximum memory for request bodies being read and parsed at once, estimated at eight
+    /// times the body size; requests beyond it get 503. Default: a quarter of the cgroup
+    /// memory limit when there is one, else 128 MiB.
+    #[arg(long, env = "INGEST_MAX_INFLIGHT_BYTES")]
+    pub max_inflight_bytes: Option<NonZeroUsize>,
 
     /// Reactions per store write; a batch is written as soon as it is this large.
     #[arg(long, env = "INGEST_BATCH_SIZE", default_value = "5000")]
@@ -81,6 +88,9 @@ pub struct Config {
     pub store: StoreConfig,
     pub buffer_reactions: usize,
     pub buffer_bytes: usize,
+    pub max_inflight_bytes: usize,
+    /// The cgroup memory limit the defaults were derived from, if any.
+    pub memory_limit: Option<u64>,
     pub batch_size: usize,
     pub flush_interval: Duration,
     pub writers: usize,
@@ -95,6 +105,7 @@ pub struct Config {
 
 impl Args {
     pub fn into_config(self) -> Result<Config, String> {
+        let memory_limit = shared::cgroup::memory_limit();
         let time_window = TimeWindow {
             max_ahead: self.max_future,
             ..TimeWindow::default()
@@ -103,7 +114,13 @@ impl Args {
         Ok(Config {
             store: self.store.into_config()?,
             buffer_reactions: self.buffer_reactions.get(),
-            buffer_bytes: self.buffer_bytes.get(),
+            buffer_bytes: self
+                .buffer_bytes
+                .map_or(memory_share(memory_limit, 64 << 20), NonZeroUsize::get),
+            max_inflight_bytes: self
+                .max_inflight_bytes
+                .map_or(memory_share(memory_limit, 128 << 20), NonZeroUsize::get),
+            memory_limit,
             batch_size: self.batch_size.get(),
             flush_interval: self.flush_interval,
             writers: self.writers.get(),
@@ -126,5 +143,15 @@ impl Config {
             header_read_timeout: self.header_read_timeout,
             shutdown_timeout: self.request_timeout + self.header_read_timeout,
         }
+    }
+}
+
+/// Returns a quarter of the memory limit, or `fallback` without one. Buffered reactions and
+/// request bodies being parsed each get a quarter, which leaves half for the runtime,
+/// connections, batches being encoded and the allocator's slack.
+fn memory_share(limit: Option<u64>, fallback: usize) -> usize {
+    match limit {
+        Some(limit) => (limit / 4).max(1 << 20) as usize,
+        None => fallback,
     }
 }

@@ -23,6 +23,16 @@ pub enum ApiError {
     #[error("request has {count} reactions; the limit is {limit} per request")]
     TooManyReactions { count: usize, limit: usize },
 
+    #[error(
+        "request has {count} reactions ({bytes} bytes in memory); the buffer holds at most {capacity} reactions and {capacity_bytes} bytes, so split the request"
+    )]
+    LargerThanBuffer {
+        count: usize,
+        bytes: usize,
+        capacity: usize,
+        capacity_bytes: usize,
+    },
+
     #[error("request body is not valid: {0}")]
     Malformed(String),
 
@@ -31,6 +41,9 @@ pub enum ApiError {
 
     #[error("buffer is full; retry after {}s", retry_after.as_secs())]
     BufferFull { retry_after: Duration },
+
+    #[error("too many request bodies are being read at once; retry after 1s")]
+    Busy,
 
     #[error("service is shutting down")]
     ShuttingDown,
@@ -43,17 +56,33 @@ struct ErrorBody<'a> {
 }
 
 impl ApiError {
+    /// Every value [`ApiError::reason`] returns.
+    pub const REASONS: [&'static str; 10] = [
+        "content_type",
+        "content_encoding",
+        "body_too_large",
+        "too_many_reactions",
+        "larger_than_buffer",
+        "malformed",
+        "invalid",
+        "buffer_full",
+        "busy",
+        "shutting_down",
+    ];
+
     pub fn status(&self) -> StatusCode {
         match self {
             ApiError::UnsupportedContentType(_) | ApiError::UnsupportedContentEncoding(_) => {
                 StatusCode::UNSUPPORTED_MEDIA_TYPE
             }
-            ApiError::BodyTooLarge { .. } | ApiError::TooManyReactions { .. } => {
-                StatusCode::PAYLOAD_TOO_LARGE
-            }
+            ApiError::BodyTooLarge { .. }
+            | ApiError::TooManyReactions { .. }
+            | ApiError::LargerThanBuffer { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Malformed(_) => StatusCode::BAD_REQUEST,
             ApiError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            ApiError::BufferFull { .. } | ApiError::ShuttingDown => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::BufferFull { .. } | ApiError::Busy | ApiError::ShuttingDown => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
         }
     }
 
@@ -64,9 +93,11 @@ impl ApiError {
             ApiError::UnsupportedContentEncoding(_) => "content_encoding",
             ApiError::BodyTooLarge { .. } => "body_too_large",
             ApiError::TooManyReactions { .. } => "too_many_reactions",
+            ApiError::LargerThanBuffer { .. } => "larger_than_buffer",
             ApiError::Malformed(_) => "malformed",
             ApiError::Invalid(_) => "invalid",
             ApiError::BufferFull { .. } => "buffer_full",
+            ApiError::Busy => "busy",
             ApiError::ShuttingDown => "shutting_down",
         }
     }
@@ -86,7 +117,7 @@ impl IntoResponse for ApiError {
 
         let retry_after = match &self {
             ApiError::BufferFull { retry_after } => Some(retry_after.as_secs().max(1)),
-            ApiError::ShuttingDown => Some(1),
+            ApiError::Busy | ApiError::ShuttingDown => Some(1),
             _ => None,
         };
         if let Some(seconds) = retry_after {

@@ -9,6 +9,7 @@ pub mod config;
 pub mod decode;
 pub mod error;
 pub mod health;
+pub mod metrics;
 pub mod routes;
 pub mod sink;
 pub mod state;
@@ -45,6 +46,7 @@ pub async fn serve(
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<DrainReport> {
+    let exporter = metrics::install().map_err(|error| anyhow::anyhow!(error))?;
     let (buffer, receiver) = Buffer::new(config.buffer_reactions, config.buffer_bytes);
     let gauge = buffer.gauge();
     let health = Arc::new(Health::default());
@@ -65,11 +67,13 @@ pub async fn serve(
         health: health.clone(),
         stats: stats.clone(),
         deadline: deadline.clone(),
+        drop_log: Arc::default(),
     };
     let pool = start_writers(&config, receiver, context)?;
 
     let accepted = Arc::new(AtomicU64::new(0));
     let state = Arc::new(AppState {
+        body_budget: state::BodyBudget::new(config.max_inflight_bytes),
         buffer,
         gauge: gauge.clone(),
         health: health.clone(),
@@ -80,6 +84,7 @@ pub async fn serve(
         },
         probe: StoreProbe::new(&config.store)?,
         accepted: accepted.clone(),
+        exporter,
         sequence: AtomicU64::new(fastrand::u64(..)),
     });
     let app = routes::router(state, config.request_timeout);

@@ -38,6 +38,9 @@ fn main() -> ExitCode {
             batch_size = config.batch_size,
             writers = config.writers,
             buffer_reactions = config.buffer_reactions,
+            buffer_bytes = config.buffer_bytes,
+            max_inflight_bytes = config.max_inflight_bytes,
+            memory_limit = config.memory_limit,
             "ingest starting"
         );
 

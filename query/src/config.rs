@@ -27,6 +27,14 @@ pub struct Args {
     #[arg(long, env = "QUERY_REQUEST_TIMEOUT", default_value = "10s", value_parser = humantime_duration)]
     pub request_timeout: Duration,
 
+    /// How long a summary is served from the cache; 0s disables the cache.
+    #[arg(long, env = "QUERY_CACHE_TTL", default_value = "1s", value_parser = humantime_duration)]
+    pub cache_ttl: Duration,
+
+    /// Most summaries the cache holds.
+    #[arg(long, env = "QUERY_CACHE_ENTRIES", default_value = "10000")]
+    pub cache_entries: NonZeroUsize,
+
     /// Time a client has to send a request's headers.
     #[arg(long, env = "QUERY_HEADER_READ_TIMEOUT", default_value = "10s", value_parser = humantime_duration)]
     pub header_read_timeout: Duration,
@@ -43,6 +51,8 @@ pub struct Config {
     pub max_concurrent_queries: usize,
     pub request_timeout: Duration,
     pub header_read_timeout: Duration,
+    pub cache_ttl: Duration,
+    pub cache_entries: usize,
 }
 
 impl Args {
@@ -52,6 +62,8 @@ impl Args {
             max_concurrent_queries: self.max_concurrent_queries.get(),
             request_timeout: self.request_timeout,
             header_read_timeout: self.header_read_timeout,
+            cache_ttl: self.cache_ttl,
+            cache_entries: self.cache_entries.get(),
         })
     }
 }

@@ -55,7 +55,7 @@ impl IntoResponse for QueryError {
         let message = match &self {
             QueryError::InvalidParameter { .. } => self.to_string(),
             QueryError::StoreUnavailable(_) => "the store is unavailable; retry later".to_owned(),
-            QueryError::Store(_) => "the store returned an error".to_owned(),
+            QueryError::Store(reason) => format!("the store returned an error: {reason}"),
         };
         (
             self.status(),

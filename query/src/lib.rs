@@ -2,10 +2,14 @@
 //!
 //! The request path is routes → params → store (InfluxDB or SQLite).
 
+pub mod cache;
 pub mod config;
 pub mod error;
+pub mod metrics;
+pub mod paging;
 pub mod params;
 pub mod routes;
+pub mod state;
 pub mod store;
 
 use std::future::Future;
@@ -13,7 +17,11 @@ use std::future::Future;
 use shared::store::StoreConfig;
 use tokio::net::TcpListener;
 
+use std::sync::Arc;
+
+use crate::cache::SummaryCache;
 use crate::config::Config;
+use crate::state::AppState;
 use crate::store::Store;
 
 /// Serves until `shutdown` completes and in-flight requests have finished.
@@ -26,8 +34,13 @@ pub async fn serve(
         shared::influx_admin::ensure_database(influx).await;
     }
 
-    let store = Store::open(&config.store, config.max_concurrent_queries)?;
-    let app = routes::router(store, config.request_timeout);
+    let exporter = metrics::install().map_err(|error| anyhow::anyhow!(error))?;
+    let state = AppState {
+        store: Store::open(&config.store, config.max_concurrent_queries)?,
+        cache: SummaryCache::new(config.cache_ttl, config.cache_entries),
+        exporter,
+    };
+    let app = routes::router(Arc::new(state), config.request_timeout);
     shared::server::serve("query", listener, app, config.server_limits(), shutdown).await;
     Ok(())
 }

@@ -2,11 +2,14 @@
 //! one, and how it is written to InfluxDB and to the embedded SQLite store.
 
 pub mod behavior;
+pub mod cgroup;
 pub mod embedded;
+pub mod http;
 pub mod id;
 pub mod influx_admin;
 pub mod influxql;
 pub mod line_protocol;
+pub mod metrics;
 pub mod reaction;
 pub mod server;
 pub mod shutdown;

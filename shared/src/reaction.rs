@@ -1,5 +1,7 @@
 //! The reaction event and the store time that makes each one a distinct point.
 
+use std::collections::HashMap;
+
 use xxhash_rust::xxh3::xxh3_64;
 
 use crate::{Behavior, Id, Timestamp};
@@ -23,9 +25,10 @@ impl Reaction {
     /// reaction's content, so a client that retries the same reaction writes the same point
     /// again and the store keeps one.
     ///
-    /// NOTE: two different reactions in one series (same user or article, same behavior, same
-    /// millisecond) get the same offset with probability 1 in 1,000,000 per pair, and the
-    /// later one then replaces the earlier in InfluxDB. See docs/architecture.md.
+    /// Two different reactions in one series (same user or article, same behavior, same
+    /// millisecond) get the same offset with probability 1 in 1,000,000 per pair.
+    /// [`separate_store_times`] resolves that within a request; docs/architecture.md gives
+    /// the remaining risk across requests.
     pub fn with_client_time(
         user_id: Id,
         article_id: Id,
@@ -69,9 +72,64 @@ impl Reaction {
         self.timestamp.as_millis() * NANOS_PER_MILLI + i64::from(self.offset_nanos)
     }
 
-    /// Approximate memory this reaction occupies in the buffer, for byte limits.
+    /// Estimates the memory this reaction occupies in the buffer, for byte limits: the struct,
+    /// the two ids, and about 16 bytes of allocator overhead for each id.
     pub fn size_bytes(&self) -> usize {
-        std::mem::size_of::<Self>() + self.user_id.as_str().len() + self.article_id.as_str().len()
+        std::mem::size_of::<Self>()
+            + self.user_id.as_str().len()
+            + self.article_id.as_str().len()
+            + 32
+    }
+}
+
+/// Moves store times apart where two different reactions of one request would share an
+/// InfluxDB point: same user (or article), same behavior, same store time. Such a clash is one
+/// in a million per pair, but a bulk import that gives thousands of reactions one timestamp
+/// would hit it. A clashing reaction moves to the next free nanosecond of its millisecond.
+///
+/// The reactions are visited in an order fixed by their content, so sending the same request
+/// again gives the same store times and client retries stay idempotent. Identical reactions
+/// keep one store time, so the store keeps one of them.
+pub fn separate_store_times(reactions: &mut [Reaction]) {
+    if reactions.len() < 2 {
+        return;
+    }
+
+    let mut order: Vec<usize> = (0..reactions.len()).collect();
+    order.sort_by_cached_key(|&i| {
+        let r = &reactions[i];
+        (
+            r.time_nanos(),
+            r.user_id.clone(),
+            r.article_id.clone(),
+            r.behavior,
+        )
+    });
+
+    // Point identity (id, behavior, time) to the other id of the reaction that holds it.
+    let mut by_user: HashMap<(Id, Behavior, i64), Id> = HashMap::new();
+    let mut by_article: HashMap<(Id, Behavior, i64), Id> = HashMap::new();
+
+    for i in order {
+        let reaction = &mut reactions[i];
+        for _ in 0..NANOS_PER_MILLI {
+            let time = reaction.time_nanos();
+            let user_key = (reaction.user_id.clone(), reaction.behavior, time);
+            let article_key = (reaction.article_id.clone(), reaction.behavior, time);
+            let clashes = by_user
+                .get(&user_key)
+                .is_some_and(|article| *article != reaction.article_id)
+                || by_article
+                    .get(&article_key)
+                    .is_some_and(|user| *user != reaction.user_id);
+
+            if !clashes {
+                by_user.insert(user_key, reaction.article_id.clone());
+                by_article.insert(article_key, reaction.user_id.clone());
+                break;
+            }
+            reaction.offset_nanos = (reaction.offset_nanos + 1) % NANOS_PER_MILLI as u32;
+        }
     }
 }
 
@@ -116,6 +174,64 @@ mod tests {
         let one = Reaction::with_client_time(id("u1"), id("a"), Behavior::Like, at);
         let two = Reaction::with_client_time(id("u2"), id("a"), Behavior::Like, at);
         assert_ne!(one.time_nanos(), two.time_nanos());
+    }
+
+    #[test]
+    fn separation_keeps_every_reaction_of_a_bulk_request() {
+        let at = Timestamp::from_millis(1_775_000_000_000);
+        let mut reactions: Vec<Reaction> = (0..10_000)
+            .map(|i| Reaction::with_client_time(id("h3"), id(&format!("a{i}")), Behavior::Like, at))
+            .collect();
+        let before: std::collections::HashSet<i64> =
+            reactions.iter().map(Reaction::time_nanos).collect();
+        assert!(
+            before.len() < 10_000,
+            "this request is meant to contain clashes"
+        );
+
+        separate_store_times(&mut reactions);
+        let after: std::collections::HashSet<i64> =
+            reactions.iter().map(Reaction::time_nanos).collect();
+        assert_eq!(after.len(), 10_000);
+        assert!(
+            reactions
+                .iter()
+                .all(|r| timestamp_of_nanos(r.time_nanos()) == at)
+        );
+    }
+
+    #[test]
+    fn separation_is_the_same_for_a_retried_request() {
+        let at = Timestamp::from_millis(1_775_000_000_000);
+        let build = |reverse: bool| {
+            let mut ids: Vec<usize> = (0..3000).collect();
+            if reverse {
+                ids.reverse();
+            }
+            let mut reactions: Vec<Reaction> = ids
+                .iter()
+                .map(|i| {
+                    Reaction::with_client_time(id(&format!("u{i}")), id("hot"), Behavior::Love, at)
+                })
+                .collect();
+            separate_store_times(&mut reactions);
+            let mut times: Vec<(String, i64)> = reactions
+                .iter()
+                .map(|r| (r.user_id.to_string(), r.time_nanos()))
+                .collect();
+            times.sort();
+            times
+        };
+        assert_eq!(build(false), build(true));
+    }
+
+    #[test]
+    fn separation_keeps_duplicates_together() {
+        let at = Timestamp::from_millis(1_775_000_000_000);
+        let one = Reaction::with_client_time(id("u"), id("a"), Behavior::Like, at);
+        let mut reactions = vec![one.clone(), one.clone()];
+        separate_store_times(&mut reactions);
+        assert_eq!(reactions[0].time_nanos(), reactions[1].time_nanos());
     }
 
     #[test]

@@ -87,6 +87,7 @@ pub fn validate_all<'v>(
     }
 
     if errors.is_empty() {
+        crate::reaction::separate_store_times(&mut reactions);
         Ok(reactions)
     } else {
         Err(errors)

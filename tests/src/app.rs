@@ -8,6 +8,7 @@ use reqwest::header::HeaderMap;
 use serde_json::Value;
 use tempfile::TempDir;
 
+use crate::cgroup::MemoryCgroup;
 use crate::influxd::Influxd;
 use crate::process::Service;
 use crate::wait_until;
@@ -48,6 +49,21 @@ impl TestApp {
 
     /// Starts the store and both services; `ingest_args` are added to ingest's flags.
     pub fn start_with(kind: StoreKind, ingest_args: &[&str]) -> TestApp {
+        Self::start_with_args(kind, ingest_args, &[])
+    }
+
+    /// Starts the store and both services with extra flags for each.
+    pub fn start_with_args(kind: StoreKind, ingest_args: &[&str], query_args: &[&str]) -> TestApp {
+        Self::start_full(kind, ingest_args, query_args, None)
+    }
+
+    /// Starts the store and both services, with ingest inside `cgroup` when given.
+    pub fn start_full(
+        kind: StoreKind,
+        ingest_args: &[&str],
+        query_args: &[&str],
+        cgroup: Option<&MemoryCgroup>,
+    ) -> TestApp {
         let influxd = (kind == StoreKind::Influx).then(Influxd::start);
         let data = tempfile::tempdir().expect("cannot create a temporary directory");
         let store = store_args(influxd.as_ref(), &data);
@@ -61,10 +77,11 @@ impl TestApp {
         args.extend(["--shutdown-grace".to_owned(), "0s".to_owned()]);
         args.extend(store.iter().cloned());
         args.extend(ingest_args.iter().map(|arg| arg.to_string()));
-        let ingest = Service::start("ingest", &args, data.path());
+        let ingest = Service::start_in("ingest", &args, data.path(), cgroup);
 
         let mut args = vec!["--listen".to_owned(), "127.0.0.1:0".to_owned()];
         args.extend(store);
+        args.extend(query_args.iter().map(|arg| arg.to_string()));
         let query = Service::start("query", &args, data.path());
 
         TestApp {
@@ -152,6 +169,18 @@ impl TestApp {
             "/v1/articles/{}/reactions?{query}",
             encode(article_id)
         ))
+    }
+
+    /// Returns the value of one sample from `service`'s `/metrics` (summed over its label sets
+    /// when `labels` is empty, else the sample whose labels contain `labels`); 0 when absent.
+    pub fn metric(&self, service: &Service, name: &str, labels: &str) -> f64 {
+        let text = self
+            .client
+            .get(service.url("/metrics"))
+            .send()
+            .and_then(|response| response.text())
+            .expect("GET /metrics failed");
+        crate::metrics::sample_sum(&text, name, labels)
     }
 
     fn get_ok(&self, path: &str) -> Value {

@@ -2,7 +2,9 @@
 //! binaries on loopback ports, and talks to them over HTTP only.
 
 pub mod app;
+pub mod cgroup;
 pub mod influxd;
+pub mod metrics;
 pub mod process;
 
 pub use app::{StoreKind, TestApp};

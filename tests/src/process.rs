@@ -7,6 +7,8 @@ use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
+use crate::cgroup::MemoryCgroup;
+
 /// A running binary of the workspace, started with JSON logs so that the harness can read the
 /// address it listens on.
 pub struct Service {
@@ -35,8 +37,22 @@ pub fn binary(name: &str) -> PathBuf {
 impl Service {
     /// Starts `name` with `args` and waits until it logs its listening address.
     pub fn start(name: &str, args: &[String], log_dir: &Path) -> Service {
+        Self::start_in(name, args, log_dir, None)
+    }
+
+    /// Starts `name`, inside `cgroup` when given.
+    pub fn start_in(
+        name: &str,
+        args: &[String],
+        log_dir: &Path,
+        cgroup: Option<&MemoryCgroup>,
+    ) -> Service {
         let log = log_dir.join(format!("{name}.log"));
-        let mut child = Command::new(binary(name))
+        let mut command = Command::new(binary(name));
+        if let Some(cgroup) = cgroup {
+            cgroup.confine(&mut command);
+        }
+        let mut child = command
             .args(args)
             .env("LOG_FORMAT", "json")
             .env("RUST_LOG", "info")
@@ -73,6 +89,11 @@ impl Service {
 
     pub fn pid(&self) -> i32 {
         self.child.id() as i32
+    }
+
+    /// Returns true while the process runs.
+    pub fn is_running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
     }
 
     /// Sends SIGTERM and waits up to `timeout` for the exit status.

@@ -39,7 +39,7 @@ fn stored_reaction_reads_back(kind: StoreKind) {
 
     assert_eq!(
         app.user_reactions("u-42", ""),
-        json!({"user_id": "u-42", "reactions": [{"article_id": "a-7", "behavior": "like", "timestamp": "2026-01-01T00:00:00.123Z"}]})
+        json!({"user_id": "u-42", "reactions": [{"article_id": "a-7", "behavior": "like", "timestamp": "2026-01-01T00:00:00.123Z"}], "next_cursor": null})
     );
     assert_eq!(
         app.user_summary("u-42"),
@@ -59,7 +59,7 @@ fn stored_reaction_reads_back(kind: StoreKind) {
     );
     assert_eq!(
         app.article_reactions("a-7", ""),
-        json!({"article_id": "a-7", "reactions": [{"user_id": "u-42", "behavior": "like", "timestamp": "2026-01-01T00:00:00.123Z"}]})
+        json!({"article_id": "a-7", "reactions": [{"user_id": "u-42", "behavior": "like", "timestamp": "2026-01-01T00:00:00.123Z"}], "next_cursor": null})
     );
 }
 

@@ -308,16 +308,15 @@ fn sigterm_with_store_down_exits_nonzero() {
     );
 }
 
-/// A real field type conflict makes InfluxDB reject some points of every batch: the points of
-/// `reactions_by_user`, once an integer `article_id` is stored there. Only those are dropped;
-/// the `reactions_by_article` points of the same batches and of later batches are written.
+/// A real field type conflict makes InfluxDB reject some points of a batch: InfluxDB 1.x keeps
+/// one type per field and shard, so an integer `article_id` in the shard of early January makes
+/// every later string `article_id` of that shard conflict. Only those points are dropped and
+/// counted; the rest of the batch and later batches are written.
 #[test]
 fn partial_write_drops_only_conflicting_points() {
     let app = TestApp::start(StoreKind::Influx);
     let database = reactions_tests::app::DATABASE;
 
-    // InfluxDB 1.x keeps one type per field of a measurement, so every later string
-    // `article_id` conflicts with this integer.
     let seed = app.influxd().write(
         database,
         "reactions_by_user,user_id=seed,behavior=like article_id=1i 1767225600000000000\n",
@@ -333,20 +332,50 @@ fn partial_write_drops_only_conflicting_points() {
     thread::sleep(Duration::from_millis(500));
     assert_eq!(app.post(&Value::Array(later)).status, 202);
 
-    // By user: only the seed point. By article: all 25.
-    let expected = StoredCount {
-        by_user: 1,
-        by_article: 25,
+    // Ten January points of reactions_by_user conflict; everything else is stored.
+    let written = || app.metric(&app.ingest, "ingest_reactions_written_total", "");
+    assert!(
+        wait_until(Duration::from_secs(30), || written() == 15.0),
+        "written: {}",
+        written()
+    );
+    let dropped = app.metric(
+        &app.ingest,
+        "ingest_reactions_dropped_total",
+        "reason=\"field_type_conflict\"",
+    );
+    assert_eq!(dropped, 10.0);
+
+    // A query over a shard where the field is an integer reads that type only, so the stored
+    // points are checked from February on.
+    let summary = |user: String| {
+        let path = format!("/v1/users/{user}/reactions/summary?from=2026-02-01T00:00:00Z");
+        app.get(&path).body
     };
-    let mut stored = app.stored();
-    wait_until(Duration::from_secs(30), || {
-        stored = app.stored();
-        stored == expected
-    });
-    assert_eq!(stored, expected);
+    for i in 0..10 {
+        assert_eq!(
+            summary(format!("feb-{i}"))["reactions"]["like"],
+            1,
+            "feb-{i}"
+        );
+    }
+    for i in 0..5 {
+        assert_eq!(
+            summary(format!("mar-{i}"))["reactions"]["cry"],
+            1,
+            "mar-{i}"
+        );
+    }
+    assert_eq!(
+        app.article_summary("a")["users"]["like"],
+        20,
+        "the other point of each reaction is stored"
+    );
+    assert_eq!(app.article_summary("b")["users"]["cry"], 5);
+
     let log = app.ingest.log_text();
     assert!(
-        log.contains("store rejected some points"),
+        log.contains("field_type_conflict"),
         "the rejection is logged:\n{log}"
     );
 }

@@ -1,13 +1,14 @@
 //! Writes batches to InfluxDB through the v1 `/write` endpoint as line protocol.
 
+use std::collections::HashMap;
 use std::time::Duration;
 
 use reqwest::StatusCode;
 use reqwest::blocking::{Client, Response};
 use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, RETRY_AFTER};
-use shared::Reaction;
 use shared::line_protocol::encode_batch;
 use shared::store::InfluxConfig;
+use shared::{Behavior, Reaction};
 
 use super::{Sink, SinkError, Written};
 
@@ -76,7 +77,10 @@ impl Sink for InfluxSink {
 
         let status = response.status();
         if status.is_success() {
-            return Ok(Written::default());
+            return Ok(Written {
+                overwritten: count_overwritten(batch),
+                ..Written::default()
+            });
         }
 
         let retry_after = retry_after_of(&response);
@@ -103,6 +107,7 @@ fn classify(
             Ok(Written {
                 rejected: dropped_points.min(batch_len),
                 rejection: Some(message),
+                overwritten: 0,
             })
         }
         StatusCode::BAD_REQUEST => Err(SinkError::Rejected(message)),
@@ -127,13 +132,45 @@ fn classify(
     }
 }
 
+/// Counts reactions whose point a later, different reaction of the batch replaces in
+/// InfluxDB. Ingest separates the reactions of one request; this catches the rare clash
+/// between requests that were batched together (see docs/architecture.md).
+fn count_overwritten(batch: &[Reaction]) -> usize {
+    let mut by_user: HashMap<(&str, Behavior, i64), &str> = HashMap::with_capacity(batch.len());
+    let mut by_article: HashMap<(&str, Behavior, i64), &str> = HashMap::with_capacity(batch.len());
+    let mut overwritten = 0;
+
+    for reaction in batch {
+        let (user, article, time) = (
+            reaction.user_id.as_str(),
+            reaction.article_id.as_str(),
+            reaction.time_nanos(),
+        );
+        let user_clash = by_user
+            .insert((user, reaction.behavior, time), article)
+            .is_some_and(|previous| previous != article);
+        let article_clash = by_article
+            .insert((article, reaction.behavior, time), user)
+            .is_some_and(|previous| previous != user);
+        if user_clash || article_clash {
+            overwritten += 1;
+        }
+    }
+    overwritten
+}
+
 fn describe_transport_error(error: &reqwest::Error) -> String {
     if error.is_timeout() {
         "request timed out".to_owned()
     } else if error.is_connect() {
         format!("cannot connect: {error}")
     } else {
-        error.to_string()
+        // The URL carries nothing secret, but repeating it on every line adds only noise.
+        let text = error.to_string();
+        match error.url() {
+            Some(url) => text.replace(&format!(" ({url})"), ""),
+            None => text,
+        }
     }
 }
 
@@ -238,6 +275,28 @@ mod tests {
             classify_status(413, "big"),
             Err(SinkError::TooLarge)
         ));
+    }
+
+    #[test]
+    fn clashing_points_in_a_batch_are_counted() {
+        let at = shared::Timestamp::from_millis(1_000);
+        let reaction = |user: &str, article: &str| {
+            let mut reaction = Reaction::with_client_time(
+                shared::Id::parse(user).unwrap(),
+                shared::Id::parse(article).unwrap(),
+                Behavior::Like,
+                at,
+            );
+            reaction.offset_nanos = 7;
+            reaction
+        };
+        let batch = [
+            reaction("u1", "a"),
+            reaction("u1", "a"),
+            reaction("u2", "a"),
+            reaction("u1", "b"),
+        ];
+        assert_eq!(count_overwritten(&batch), 2);
     }
 
     #[test]

@@ -17,7 +17,7 @@ pub trait Sink: Send {
     fn write(&mut self, batch: &[Reaction]) -> Result<Written, SinkError>;
 }
 
-/// What the store did with a batch it answered successfully.
+/// Result of a batch the store accepted.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct Written {
     /// Reactions the store rejected point by point (an InfluxDB partial write). The others
@@ -25,9 +25,11 @@ pub struct Written {
     pub rejected: usize,
     /// The store's reason for the rejected reactions.
     pub rejection: Option<String>,
+    /// Reactions whose InfluxDB point a later, different reaction of the same batch replaced.
+    pub overwritten: usize,
 }
 
-/// Why a batch was not written.
+/// Reason a batch was not written.
 #[derive(Debug, thiserror::Error)]
 pub enum SinkError {
     /// Worth retrying: connection errors, timeouts, 429 and 5xx.

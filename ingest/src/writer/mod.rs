@@ -2,8 +2,9 @@
 //! batch to the store until it is stored or can never be.
 
 mod retry;
+mod store_write;
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, OnceLock};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -15,9 +16,10 @@ pub use retry::RetryPolicy;
 
 use crate::buffer::BufferGauge;
 use crate::health::Health;
-use crate::sink::{Sink, SinkError, SinkFactory};
+use crate::sink::{Sink, SinkFactory};
+use store_write::{DropLog, write_chunk};
 
-/// How writers batch and retry.
+/// Batching and retry settings of the writers.
 #[derive(Clone, Copy, Debug)]
 pub struct WriterSettings {
     pub batch_size: usize,
@@ -64,7 +66,7 @@ impl DrainDeadline {
     }
 }
 
-/// What every writer shares.
+/// Settings and shared state of every writer.
 #[derive(Clone)]
 pub struct WriterContext {
     pub settings: WriterSettings,
@@ -72,6 +74,7 @@ pub struct WriterContext {
     pub health: Arc<Health>,
     pub stats: Arc<WriterStats>,
     pub deadline: Arc<DrainDeadline>,
+    pub drop_log: Arc<DropLog>,
 }
 
 /// The running writer threads.
@@ -156,107 +159,4 @@ fn flush(sink: &mut dyn Sink, batch: &mut Vec<Reaction>, context: &WriterContext
         context.gauge.release(chunk.len(), bytes);
     }
     batch.clear();
-}
-
-/// Writes one chunk, retrying as long as the store may still take it.
-fn write_chunk(sink: &mut dyn Sink, chunk: &[Reaction], context: &WriterContext) {
-    let mut attempt: u32 = 0;
-    let started = Instant::now();
-
-    loop {
-        let span = tracing::debug_span!("store_write", batch_size = chunk.len(), attempt);
-        let outcome = span.in_scope(|| sink.write(chunk));
-
-        let delay = match outcome {
-            Ok(written) => {
-                record_written(
-                    chunk.len(),
-                    written.rejected,
-                    written.rejection.as_deref(),
-                    context,
-                );
-                context.health.store_succeeded();
-                return;
-            }
-            Err(SinkError::TooLarge) if chunk.len() > 1 => {
-                let (first, second) = chunk.split_at(chunk.len() / 2);
-                tracing::warn!(
-                    batch_size = chunk.len(),
-                    "store rejected the batch as too large; splitting it"
-                );
-                write_chunk(sink, first, context);
-                write_chunk(sink, second, context);
-                return;
-            }
-            Err(error @ (SinkError::TooLarge | SinkError::Rejected(_))) => {
-                tracing::error!(batch_size = chunk.len(), error = %error, "dropping a batch the store will never take");
-                context
-                    .stats
-                    .dropped
-                    .fetch_add(chunk.len() as u64, Ordering::Relaxed);
-                return;
-            }
-            Err(SinkError::Unauthorized(reason)) => {
-                context
-                    .health
-                    .store_failed(format!("store rejected the credentials: {reason}"));
-                context.settings.retry.max
-            }
-            Err(SinkError::Unavailable {
-                reason,
-                retry_after,
-            }) => {
-                context
-                    .health
-                    .store_failed(format!("store unavailable: {reason}"));
-                context.settings.retry.delay(attempt, retry_after)
-            }
-        };
-
-        if attempt == 0 || attempt.is_power_of_two() {
-            tracing::warn!(
-                batch_size = chunk.len(),
-                attempt,
-                retry_in_ms = delay.as_millis() as u64,
-                failing_for_s = started.elapsed().as_secs(),
-                reason = context.health.store_problem().unwrap_or_default(),
-                "store write failed; retrying"
-            );
-        }
-
-        context.stats.retries.fetch_add(1, Ordering::Relaxed);
-        attempt = attempt.saturating_add(1);
-
-        if !context.deadline.sleep(delay) {
-            tracing::error!(
-                batch_size = chunk.len(),
-                attempt,
-                "drain deadline passed; giving up on this batch"
-            );
-            context
-                .stats
-                .abandoned
-                .fetch_add(chunk.len() as u64, Ordering::Relaxed);
-            return;
-        }
-    }
-}
-
-fn record_written(len: usize, rejected: usize, rejection: Option<&str>, context: &WriterContext) {
-    context
-        .stats
-        .written
-        .fetch_add((len - rejected) as u64, Ordering::Relaxed);
-    if rejected > 0 {
-        context
-            .stats
-            .dropped
-            .fetch_add(rejected as u64, Ordering::Relaxed);
-        tracing::error!(
-            batch_size = len,
-            rejected,
-            reason = rejection.unwrap_or_default(),
-            "store rejected some points"
-        );
-    }
 }

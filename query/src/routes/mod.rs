@@ -1,26 +1,22 @@
 //! The HTTP surface of query.
 
 mod articles;
+mod common;
 mod health;
 mod users;
 
-use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
-use axum::extract::rejection::{PathRejection, QueryRejection};
-use axum::extract::{Path, Query};
 use axum::http::StatusCode;
 use axum::routing::get;
-use tower_http::timeout::TimeoutLayer;
-use tower_http::trace::TraceLayer;
 
-use crate::error::QueryError;
-use crate::store::Store;
+use crate::state::AppState;
 
 /// Builds the router; tests drive it with `tower::ServiceExt::oneshot`.
-pub fn router(store: Store, request_timeout: Duration) -> Router {
-    Router::new()
+pub fn router(state: Arc<AppState>, request_timeout: Duration) -> Router {
+    let router = Router::new()
         .route("/v1/users/{user_id}/reactions/summary", get(users::summary))
         .route("/v1/users/{user_id}/reactions", get(users::list))
         .route(
@@ -30,34 +26,16 @@ pub fn router(store: Store, request_timeout: Duration) -> Router {
         .route("/v1/articles/{article_id}/reactions", get(articles::list))
         .route("/healthz", get(health::live))
         .route("/readyz", get(health::ready))
+        .route("/metrics", get(health::metrics))
         .fallback(not_found)
-        .with_state(store)
-        .layer(TimeoutLayer::with_status_code(
-            StatusCode::SERVICE_UNAVAILABLE,
-            request_timeout,
-        ))
-        .layer(TraceLayer::new_for_http())
-}
-
-/// Unwraps a percent-decoded path segment, or names the parameter that could not be decoded.
-fn path_id(
-    path: Result<Path<String>, PathRejection>,
-    parameter: &'static str,
-) -> Result<String, QueryError> {
-    path.map(|Path(id)| id).map_err(|rejection| {
-        QueryError::invalid(
-            parameter,
-            format!("cannot be decoded: {}", rejection.body_text()),
-        )
-    })
-}
-
-fn query_pairs(
-    query: Result<Query<HashMap<String, String>>, QueryRejection>,
-) -> Result<HashMap<String, String>, QueryError> {
-    query
-        .map(|Query(pairs)| pairs)
-        .map_err(|rejection| QueryError::invalid("query", rejection.body_text()))
+        .method_not_allowed_fallback(method_not_allowed)
+        .with_state(state);
+    shared::http::with_request_layers(
+        router,
+        crate::metrics::HTTP,
+        request_timeout,
+        StatusCode::SERVICE_UNAVAILABLE,
+    )
 }
 
 async fn not_found() -> (StatusCode, axum::Json<serde_json::Value>) {
@@ -67,5 +45,14 @@ async fn not_found() -> (StatusCode, axum::Json<serde_json::Value>) {
             "error": "not found; query serves /v1/users/{user_id}/reactions[/summary] and /v1/articles/{article_id}/reactions[/summary]",
             "details": []
         })),
+    )
+}
+
+async fn method_not_allowed() -> (StatusCode, axum::Json<serde_json::Value>) {
+    (
+        StatusCode::METHOD_NOT_ALLOWED,
+        axum::Json(
+            serde_json::json!({"error": "method not allowed; query serves GET only", "details": []}),
+        ),
     )
 }

@@ -1,6 +1,7 @@
 //! `/v1/users/{user_id}/reactions` and its summary.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use axum::Json;
 use axum::extract::rejection::{PathRejection, QueryRejection};
@@ -9,10 +10,10 @@ use serde::Serialize;
 use shared::behavior::BehaviorCounts;
 use shared::{Behavior, Timestamp};
 
-use super::{path_id, query_pairs};
+use super::common::{self, path_id, query_pairs};
 use crate::error::QueryError;
 use crate::params;
-use crate::store::Store;
+use crate::state::AppState;
 
 #[derive(Serialize)]
 pub struct UserSummary {
@@ -26,6 +27,7 @@ pub struct UserSummary {
 pub struct UserReactions {
     user_id: String,
     reactions: Vec<UserReaction>,
+    next_cursor: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -36,40 +38,41 @@ struct UserReaction {
 }
 
 pub async fn summary(
-    State(store): State<Store>,
+    State(state): State<Arc<AppState>>,
     path: Result<Path<String>, PathRejection>,
     query: Result<Query<HashMap<String, String>>, QueryRejection>,
 ) -> Result<Json<UserSummary>, QueryError> {
     let subject = params::user(path_id(path, "user_id")?)?;
-    let range = params::time_range(&query_pairs(query)?)?;
-    let summary = store.summary(&subject, range).await?;
+    let user_id = subject.id().to_owned();
+    let summary = common::summary(&state, subject, &query_pairs(query)?).await?;
 
     Ok(Json(UserSummary {
-        user_id: subject.id().to_owned(),
+        user_id,
         reactions: summary.reactions,
         articles: summary.distinct,
     }))
 }
 
 pub async fn list(
-    State(store): State<Store>,
+    State(state): State<Arc<AppState>>,
     path: Result<Path<String>, PathRejection>,
     query: Result<Query<HashMap<String, String>>, QueryRejection>,
 ) -> Result<Json<UserReactions>, QueryError> {
     let subject = params::user(path_id(path, "user_id")?)?;
-    let filter = params::list_filter(&query_pairs(query)?)?;
-    let rows = store.list(&subject, &filter).await?;
+    let page = common::page(&state, &subject, &query_pairs(query)?).await?;
 
-    let reactions = rows
+    let reactions = page
+        .rows
         .into_iter()
         .map(|row| UserReaction {
             article_id: row.other_id,
             behavior: row.behavior,
-            timestamp: row.timestamp,
+            timestamp: common::timestamp(row.time_nanos),
         })
         .collect();
     Ok(Json(UserReactions {
         user_id: subject.id().to_owned(),
         reactions,
+        next_cursor: page.next,
     }))
 }

@@ -10,13 +10,13 @@ use serde_json::Value;
 use shared::line_protocol::{
     ARTICLE_ID, ARTICLE_MEASUREMENT, BEHAVIOR, USER_ID, USER_MEASUREMENT, tag_value,
 };
-use shared::reaction::{NANOS_PER_MILLI, timestamp_of_nanos};
+use shared::reaction::NANOS_PER_MILLI;
 use shared::store::InfluxConfig;
 use shared::{Behavior, influxql};
 
-use super::{Row, Summary};
+use super::{Row, RowQuery, Summary};
 use crate::error::QueryError;
-use crate::params::{ListFilter, Subject, TimeRange};
+use crate::params::{Subject, TimeRange};
 
 pub struct InfluxStore {
     client: reqwest::Client,
@@ -72,12 +72,8 @@ impl InfluxStore {
         Ok(summary)
     }
 
-    pub async fn list(
-        &self,
-        subject: &Subject,
-        filter: &ListFilter,
-    ) -> Result<Vec<Row>, QueryError> {
-        let series = self.run(&list_statement(subject, filter)).await?;
+    pub async fn list(&self, subject: &Subject, query: &RowQuery) -> Result<Vec<Row>, QueryError> {
+        let series = self.run(&list_statement(subject, query)).await?;
         let mut rows = Vec::new();
 
         for entry in series {
@@ -95,7 +91,7 @@ impl InfluxStore {
                 rows.push(Row {
                     other_id: other_id.to_owned(),
                     behavior,
-                    timestamp: timestamp_of_nanos(nanos),
+                    time_nanos: nanos,
                 });
             }
         }
@@ -125,7 +121,10 @@ impl InfluxStore {
             if error.is_timeout() {
                 QueryError::StoreUnavailable("InfluxDB query timed out".to_owned())
             } else {
-                QueryError::StoreUnavailable(format!("cannot reach InfluxDB: {error}"))
+                QueryError::StoreUnavailable(format!(
+                    "cannot reach InfluxDB: {}",
+                    error.without_url()
+                ))
             }
         })?;
 
@@ -183,14 +182,14 @@ fn summary_statement(subject: &Subject, range: TimeRange) -> String {
         influxql::identifier(measurement),
         influxql::identifier(tag),
         influxql::string_literal(&tag_value(id)),
-        time_condition(range),
+        time_condition(range, None),
         influxql::identifier(BEHAVIOR),
     )
 }
 
-fn list_statement(subject: &Subject, filter: &ListFilter) -> String {
+fn list_statement(subject: &Subject, query: &RowQuery) -> String {
     let (measurement, tag, field, id) = layout(subject);
-    let behavior = match filter.behavior {
+    let behavior = match query.behavior {
         Some(behavior) => format!(
             " AND {} = {}",
             influxql::identifier(BEHAVIOR),
@@ -205,14 +204,17 @@ fn list_statement(subject: &Subject, filter: &ListFilter) -> String {
         influxql::identifier(measurement),
         influxql::identifier(tag),
         influxql::string_literal(&tag_value(id)),
-        time_condition(filter.range),
-        filter.limit,
+        time_condition(query.range, query.until_nanos),
+        query.fetch,
     )
 }
 
 /// Returns the time bounds as integer nanoseconds, which InfluxQL reads as epoch nanoseconds.
-fn time_condition(range: TimeRange) -> String {
+fn time_condition(range: TimeRange, until_nanos: Option<i64>) -> String {
     let mut condition = String::new();
+    if let Some(until) = until_nanos {
+        condition.push_str(&format!(" AND time <= {until}"));
+    }
     if let Some(from) = range.from {
         condition.push_str(&format!(
             " AND time >= {}",
@@ -264,18 +266,19 @@ mod tests {
     #[test]
     fn list_statement_with_filters() {
         let subject = Subject::Article(Id::parse("a-7").unwrap());
-        let filter = ListFilter {
+        let query = RowQuery {
             behavior: Some(Behavior::Cry),
             range: TimeRange {
                 from: Some(Timestamp::from_millis(1)),
                 to: Some(Timestamp::from_millis(2)),
             },
-            limit: 5,
+            until_nanos: Some(1_500_000),
+            fetch: 5,
         };
         assert_eq!(
-            list_statement(&subject, &filter),
+            list_statement(&subject, &query),
             "SELECT \"user_id\", \"behavior\" FROM \"reactions_by_article\" WHERE \"article_id\" = 'a-7' \
-             AND \"behavior\" = 'cry' AND time >= 1000000 AND time < 2000000 ORDER BY time DESC LIMIT 5"
+             AND \"behavior\" = 'cry' AND time <= 1500000 AND time >= 1000000 AND time < 2000000 ORDER BY time DESC LIMIT 5"
         );
     }
 }

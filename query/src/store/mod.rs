@@ -4,14 +4,16 @@ mod influx;
 mod sqlite;
 
 use std::sync::Arc;
+use std::time::Instant;
 
+use shared::Behavior;
 use shared::behavior::BehaviorCounts;
 use shared::store::StoreConfig;
-use shared::{Behavior, Timestamp};
 use tokio::sync::Semaphore;
 
 use crate::error::QueryError;
-use crate::params::{ListFilter, Subject, TimeRange};
+use crate::metrics::{STORE_ERRORS, STORE_QUERY_DURATION};
+use crate::params::{Subject, TimeRange};
 
 pub use influx::InfluxStore;
 pub use sqlite::SqliteStore;
@@ -31,7 +33,18 @@ pub struct Summary {
 pub struct Row {
     pub other_id: String,
     pub behavior: Behavior,
-    pub timestamp: Timestamp,
+    /// Store time in nanoseconds; the API shows its millisecond.
+    pub time_nanos: i64,
+}
+
+/// Rows to read for a listing: the filter, an optional inclusive upper bound on the store time
+/// (from a cursor), and how many rows at most, newest first.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RowQuery {
+    pub behavior: Option<Behavior>,
+    pub range: TimeRange,
+    pub until_nanos: Option<i64>,
+    pub fetch: usize,
 }
 
 enum Backend {
@@ -65,22 +78,24 @@ impl Store {
         range: TimeRange,
     ) -> Result<Summary, QueryError> {
         let _slot = self.slot().await?;
-        match &*self.backend {
+        let started = Instant::now();
+        let outcome = match &*self.backend {
             Backend::Influx(store) => store.summary(subject, range).await,
             Backend::Embedded(store) => store.summary(subject.clone(), range).await,
-        }
+        };
+        record("summary", started, &outcome);
+        outcome
     }
 
-    pub async fn list(
-        &self,
-        subject: &Subject,
-        filter: &ListFilter,
-    ) -> Result<Vec<Row>, QueryError> {
+    pub async fn list(&self, subject: &Subject, query: &RowQuery) -> Result<Vec<Row>, QueryError> {
         let _slot = self.slot().await?;
-        match &*self.backend {
-            Backend::Influx(store) => store.list(subject, filter).await,
-            Backend::Embedded(store) => store.list(subject.clone(), filter.clone()).await,
-        }
+        let started = Instant::now();
+        let outcome = match &*self.backend {
+            Backend::Influx(store) => store.list(subject, query).await,
+            Backend::Embedded(store) => store.list(subject.clone(), query.clone()).await,
+        };
+        record("list", started, &outcome);
+        outcome
     }
 
     /// Returns why the store cannot answer, if it cannot.
@@ -97,4 +112,16 @@ impl Store {
             .await
             .map_err(|_| QueryError::StoreUnavailable("the service is shutting down".to_owned()))
     }
+}
+
+/// Records the duration of a store query and, if it failed, the kind of failure.
+fn record<T>(kind: &'static str, started: Instant, outcome: &Result<T, QueryError>) {
+    metrics::histogram!(STORE_QUERY_DURATION, "kind" => kind)
+        .record(started.elapsed().as_secs_f64());
+    let failure = match outcome {
+        Err(QueryError::StoreUnavailable(_)) => "unavailable",
+        Err(QueryError::Store(_)) => "error",
+        _ => return,
+    };
+    metrics::counter!(STORE_ERRORS, "kind" => failure).increment(1);
 }

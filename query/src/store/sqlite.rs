@@ -6,11 +6,11 @@ use std::sync::{Arc, Mutex};
 use rusqlite::{Connection, params};
 use shared::Behavior;
 use shared::embedded;
-use shared::reaction::{NANOS_PER_MILLI, timestamp_of_nanos};
+use shared::reaction::NANOS_PER_MILLI;
 
-use super::{Row, Summary};
+use super::{Row, RowQuery, Summary};
 use crate::error::QueryError;
-use crate::params::{ListFilter, Subject, TimeRange};
+use crate::params::{Subject, TimeRange};
 
 /// Idle connections kept for reuse; more are opened under load and closed afterwards.
 const POOL_SIZE: usize = 8;
@@ -36,8 +36,8 @@ impl SqliteStore {
             .await
     }
 
-    pub async fn list(&self, subject: Subject, filter: ListFilter) -> Result<Vec<Row>, QueryError> {
-        self.with_connection(move |connection| list(connection, &subject, &filter))
+    pub async fn list(&self, subject: Subject, query: RowQuery) -> Result<Vec<Row>, QueryError> {
+        self.with_connection(move |connection| list(connection, &subject, &query))
             .await
     }
 
@@ -123,10 +123,14 @@ fn summary(
 fn list(
     connection: &Connection,
     subject: &Subject,
-    filter: &ListFilter,
+    query: &RowQuery,
 ) -> rusqlite::Result<Vec<Row>> {
     let (column, other, id) = columns(subject);
-    let (from, to) = bounds(filter.range);
+    let (from, mut to) = bounds(query.range);
+    if let Some(until) = query.until_nanos {
+        // The cursor bound is inclusive and `to` exclusive.
+        to = to.min(until.saturating_add(1));
+    }
     let sql = format!(
         "SELECT {other}, behavior, time_ns FROM reactions \
          WHERE {column} = ?1 AND (?2 IS NULL OR behavior = ?2) AND time_ns >= ?3 AND time_ns < ?4 \
@@ -134,15 +138,15 @@ fn list(
     );
 
     let mut statement = connection.prepare_cached(&sql)?;
-    let behavior = filter.behavior.map(Behavior::as_str);
-    let mut rows = statement.query(params![id, behavior, from, to, filter.limit as i64])?;
+    let behavior = query.behavior.map(Behavior::as_str);
+    let mut rows = statement.query(params![id, behavior, from, to, query.fetch as i64])?;
     let mut listed = Vec::new();
 
     while let Some(row) = rows.next()? {
         listed.push(Row {
             other_id: row.get(0)?,
             behavior: parse_behavior(row.get_ref(1)?.as_str()?)?,
-            timestamp: timestamp_of_nanos(row.get(2)?),
+            time_nanos: row.get(2)?,
         });
     }
     Ok(listed)
