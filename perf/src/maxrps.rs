@@ -121,7 +121,7 @@ fn run_scenario(
         &service_processes,
     )?;
 
-    let half_load = match service.max_sustainable_rps {
+    let half_load = match service.max_sustainable_target_rps {
         Some(max) => Some(plan::run_step(
             runtime,
             scenario,
@@ -236,7 +236,7 @@ fn markdown(args: &MaxRpsArgs, report: &Report) -> String {
     let _ = writeln!(text, "Machine: {}\n", report.machine);
     let _ = writeln!(
         text,
-        "A step is sustained when its failure rate (503 included) is under {:.3}%, its p99 is at most {} ms, and it achieves 95% of its target rate. Steps last {:?} after a {:?} warm-up.\n",
+        "A step is sustained when its failure rate (503 included) is under {:.3}%, its p99 is at most {} ms, and it achieves 85% of its target rate. Rates are achieved rates. Steps last {:?} after a {:?} warm-up.\n",
         args.max_failure_rate * 100.0,
         args.p99_ms,
         args.step_duration,

@@ -16,7 +16,11 @@ use crate::scenarios::{Scenario, Workload};
 /// A generator using this much of one core or more is probably the bottleneck.
 const GENERATOR_SATURATED_CORES: f64 = 0.9;
 /// A step whose achieved rate falls short of this fraction of its target is not sustained.
-const MIN_ACHIEVED_FRACTION: f64 = 0.95;
+/// NOTE: Goose 0.19's throttle delivers about 89% of its setting on an idle machine here, at
+/// 40 to 1,000 requests/s: it releases tokens every 10 ms, each tokio sleep overshoots by about
+/// a millisecond, and its drift correction does not count the overshoot. So the bound leaves
+/// that margin, and reports give the achieved rate, never the target.
+const MIN_ACHIEVED_FRACTION: f64 = 0.85;
 
 #[derive(Clone, Copy, Debug)]
 pub struct StepConfig {
@@ -70,9 +74,11 @@ impl StepResult {
 #[derive(Clone, Debug, Serialize)]
 pub struct PlanResult {
     pub steps: Vec<StepResult>,
-    /// The highest sustained step before the first step that was not; `None` when the first
-    /// step already failed.
+    /// Achieved rate of the highest sustained step below the first step that was not, or
+    /// `None` when the first step already failed.
     pub max_sustainable_rps: Option<u32>,
+    /// Target rate of that step.
+    pub max_sustainable_target_rps: Option<u32>,
 }
 
 /// Runs the steps in order and stops after the first step that is not sustained: a higher rate
@@ -88,6 +94,7 @@ pub fn run_plan(
 ) -> Result<PlanResult> {
     let mut steps = Vec::new();
     let mut max_sustainable_rps = None;
+    let mut max_sustainable_target_rps = None;
     for &rate in rates {
         let step = run_step(runtime, scenario, workload, rate, config, bounds, processes)?;
         tracing::info!(
@@ -99,16 +106,18 @@ pub fn run_plan(
             failed_because = ?step.failed_because,
             "step done"
         );
-        let sustained = step.sustained();
-        steps.push(step);
-        if !sustained {
+        if !step.sustained() {
+            steps.push(step);
             break;
         }
-        max_sustainable_rps = Some(rate);
+        max_sustainable_rps = Some(step.achieved_rps.round() as u32);
+        max_sustainable_target_rps = Some(rate);
+        steps.push(step);
     }
     Ok(PlanResult {
         steps,
         max_sustainable_rps,
+        max_sustainable_target_rps,
     })
 }
 
@@ -277,8 +286,8 @@ mod tests {
 
     #[test]
     fn missed_rate_fails_a_step() {
-        let reason = judge(&step(18_000, 0, 10.0, 900.0), BOUNDS).unwrap();
-        assert!(reason.contains("achieved 900"), "{reason}");
+        let reason = judge(&step(16_000, 0, 10.0, 800.0), BOUNDS).unwrap();
+        assert!(reason.contains("achieved 800"), "{reason}");
     }
 
     #[test]

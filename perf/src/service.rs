@@ -3,6 +3,7 @@
 
 use std::fs::File;
 use std::io::{BufRead, BufReader, Write};
+use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::{Child, ChildStderr, Command, Stdio};
 use std::sync::mpsc;
@@ -26,7 +27,18 @@ impl Service {
     /// address it listens on.
     pub fn start(name: &str, program: &Path, args: &[String], log_dir: &Path) -> Result<Service> {
         let log = log_dir.join(format!("{name}.log"));
-        let mut child = Command::new(program)
+        let mut command = Command::new(program);
+        // SAFETY: the closure runs between fork and exec and calls only prctl(2), which is
+        // async-signal-safe.
+        unsafe {
+            command.pre_exec(|| {
+                // The service gets SIGTERM when perf dies without dropping it (killed by a CI
+                // job's timeout), so no service outlives the run.
+                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM);
+                Ok(())
+            });
+        }
+        let mut child = command
             .args(args)
             .env("LOG_FORMAT", "json")
             .env("RUST_LOG", "info")

@@ -53,8 +53,9 @@ impl Stack {
             .prefix("perf-stack-")
             .tempdir()
             .context("cannot create a temporary directory")?;
-        // NOTE: Influxd::start comes from the test harness and panics, with influxd's log, when
-        // InfluxDB does not start.
+        // NOTE: Influxd::start comes from the test harness. It panics, with influxd's log, when
+        // InfluxDB does not start, and its influxd outlives a perf killed by SIGKILL or SIGTERM,
+        // unlike the services started here.
         let influxd = Influxd::start();
         let influx_url = influxd.url("");
         let store_args = vec![
