@@ -107,6 +107,10 @@ pub struct MaxRpsArgs {
     /// Time at the start of each step that is not measured, while connections open.
     #[arg(long, value_parser = humantime::parse_duration, default_value = "3s")]
     pub step_warmup: Duration,
+    /// Time budget of the whole run: no step starts that would end after it, so a smoke run
+    /// can take the default steps and still end in time. Without it every step runs.
+    #[arg(long, value_parser = humantime::parse_duration)]
+    pub duration: Option<Duration>,
     /// Measures only the services, without the ceiling server baseline.
     #[arg(long)]
     pub no_ceiling: bool,

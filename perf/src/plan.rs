@@ -15,18 +15,32 @@ use crate::scenarios::{Scenario, Workload};
 
 /// A generator using this much of one core or more is probably the bottleneck.
 const GENERATOR_SATURATED_CORES: f64 = 0.9;
-/// A step whose achieved rate falls short of this fraction of its target is not sustained.
-/// NOTE: Goose 0.19's throttle delivers about 89% of its setting on an idle machine here, at
-/// 40 to 1,000 requests/s: it releases tokens every 10 ms, each tokio sleep overshoots by about
-/// a millisecond, and its drift correction does not count the overshoot. So the bound leaves
-/// that margin, and reports give the achieved rate, never the target.
-const MIN_ACHIEVED_FRACTION: f64 = 0.85;
+/// A step whose achieved rate falls short of this fraction of its target, while most users
+/// wait on responses, is not sustained: the target could not keep up.
+const MIN_ACHIEVED_FRACTION: f64 = 0.95;
+/// Fraction of the users that, waiting on responses on average, makes the target the limit.
+/// NOTE: below it the shortfall is the generator's. Goose 0.19's throttle delivers 83% to 90%
+/// of its setting here even against an idle server: it releases tokens every 10 ms, each tokio
+/// sleep overshoots by about a millisecond, and its drift correction does not count that.
+const BUSY_USERS_FRACTION: f64 = 0.5;
 
 #[derive(Clone, Copy, Debug)]
 pub struct StepConfig {
     pub warmup: Duration,
     pub duration: Duration,
     pub request_timeout: Duration,
+    /// No step starts that would end after this moment.
+    pub deadline: Option<Instant>,
+}
+
+impl StepConfig {
+    /// Reports whether a step started now would end before the deadline. The 3 s cover Goose's
+    /// start and stop around the step.
+    pub fn step_fits(&self) -> bool {
+        let step = self.warmup + self.duration + Duration::from_secs(3);
+        self.deadline
+            .is_none_or(|deadline| Instant::now() + step <= deadline)
+    }
 }
 
 /// Limits that a sustainable step must meet.
@@ -56,6 +70,10 @@ pub struct StepResult {
     pub counts: OutcomeCounts,
     pub p50_ms: Option<f64>,
     pub p99_ms: Option<f64>,
+    /// Users of the attack, and how many waited on a response on average (Little's law:
+    /// achieved rate times mean latency).
+    pub users: usize,
+    pub busy_users: f64,
     pub processes: Vec<ProcessCpu>,
     pub generator_cores: f64,
     /// Busy fraction of all the machine's cores during the step.
@@ -96,6 +114,14 @@ pub fn run_plan(
     let mut max_sustainable_rps = None;
     let mut max_sustainable_target_rps = None;
     for &rate in rates {
+        if !config.step_fits() {
+            tracing::info!(
+                scenario = scenario.name(),
+                target_rps = rate,
+                "time budget spent; later steps skipped"
+            );
+            break;
+        }
         let step = run_step(runtime, scenario, workload, rate, config, bounds, processes)?;
         tracing::info!(
             scenario = scenario.name(),
@@ -189,6 +215,8 @@ pub fn run_step(
         counts: window.counts,
         p50_ms: window.latency_ms(50.0),
         p99_ms: window.latency_ms(99.0),
+        users: attack.users(),
+        busy_users: requests as f64 / seconds * window.mean_latency_ms() / 1000.0,
         processes: processes_cpu,
         generator_cores,
         machine_busy: if total == 0 {
@@ -229,10 +257,11 @@ pub fn judge(step: &StepResult, bounds: Bounds) -> Option<String> {
         }
         _ => {}
     }
-    if step.achieved_rps < step.target_rps as f64 * MIN_ACHIEVED_FRACTION {
+    let short = step.achieved_rps < step.target_rps as f64 * MIN_ACHIEVED_FRACTION;
+    if short && step.busy_users >= step.users as f64 * BUSY_USERS_FRACTION {
         reasons.push(format!(
-            "achieved {:.0} of {} requests/s",
-            step.achieved_rps, step.target_rps
+            "achieved {:.0} of {} requests/s with {:.0} of {} users waiting on responses",
+            step.achieved_rps, step.target_rps, step.busy_users, step.users
         ));
     }
     (!reasons.is_empty()).then(|| reasons.join("; "))
@@ -243,6 +272,16 @@ mod tests {
     use super::*;
 
     fn step(success: u64, backpressure: u64, p99_ms: f64, achieved_rps: f64) -> StepResult {
+        busy_step(success, backpressure, p99_ms, achieved_rps, 1.0)
+    }
+
+    fn busy_step(
+        success: u64,
+        backpressure: u64,
+        p99_ms: f64,
+        achieved_rps: f64,
+        busy_users: f64,
+    ) -> StepResult {
         StepResult {
             target_rps: 1000,
             achieved_rps,
@@ -254,6 +293,8 @@ mod tests {
             },
             p50_ms: Some(1.0),
             p99_ms: Some(p99_ms),
+            users: 50,
+            busy_users,
             processes: Vec::new(),
             generator_cores: 0.5,
             machine_busy: 0.5,
@@ -285,9 +326,14 @@ mod tests {
     }
 
     #[test]
-    fn missed_rate_fails_a_step() {
-        let reason = judge(&step(16_000, 0, 10.0, 800.0), BOUNDS).unwrap();
-        assert!(reason.contains("achieved 800"), "{reason}");
+    fn missed_rate_with_busy_users_fails() {
+        let reason = judge(&busy_step(18_000, 0, 10.0, 900.0, 40.0), BOUNDS).unwrap();
+        assert!(reason.contains("achieved 900"), "{reason}");
+    }
+
+    #[test]
+    fn missed_rate_with_idle_users_passes() {
+        assert_eq!(judge(&busy_step(17_000, 0, 10.0, 850.0, 2.0), BOUNDS), None);
     }
 
     #[test]

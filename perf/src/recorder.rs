@@ -85,6 +85,12 @@ impl Window {
     pub fn latency_ms(&self, p: f64) -> Option<f64> {
         percentile(&self.latencies_us, p).map(|us| us as f64 / 1000.0)
     }
+
+    /// Mean latency over every response of the window, in milliseconds; 0 for an empty window.
+    pub fn mean_latency_ms(&self) -> f64 {
+        let count = self.latencies_us.len().max(1) as f64;
+        self.latencies_us.iter().sum::<u64>() as f64 / count / 1000.0
+    }
 }
 
 /// Returns the nearest-rank percentile of `values`.

@@ -96,6 +96,7 @@ fn draw(path: &Path, spec: &PlotSpec) -> Result<()> {
         .map_err(plot_error)?;
     chart
         .configure_mesh()
+        .light_line_style(WHITE)
         .x_desc("minutes since the load started")
         .y_desc(spec.y_label)
         .draw()
