@@ -1,0 +1,158 @@
+//! The command line: `perf maxrps`, `perf soak` and `perf ceiling`.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::ceiling::CeilingArgs;
+use crate::scenarios::Scenario;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "perf",
+    about = "Load, max-RPS and soak tests of the reactions services"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Finds the maximum sustainable request rate of each scenario with a stepped load plan,
+    /// against ingest and query and against the ceiling server.
+    Maxrps(MaxRpsArgs),
+    /// Runs a fixed rate for a long time, samples the services from outside, and fails when
+    /// memory, buffer depth or sockets grow, or when a reaction is lost.
+    Soak(SoakArgs),
+    /// Serves the ceiling server: validates reactions as ingest does and stores nothing.
+    Ceiling(CeilingArgs),
+}
+
+/// Services a run measures. Without `--ingest-url`, the run starts its own InfluxDB,
+/// ingest, query and ceiling server from `--bin-dir`, on free loopback ports.
+#[derive(Debug, Args)]
+pub struct TargetArgs {
+    /// Base URL of a running ingest; with it, nothing is started.
+    #[arg(long)]
+    pub ingest_url: Option<String>,
+    /// Base URL of a running query (default: the ingest URL).
+    #[arg(long)]
+    pub query_url: Option<String>,
+    /// Base URL of a running ceiling server, for the baseline of `maxrps`.
+    #[arg(long)]
+    pub ceiling_url: Option<String>,
+    /// Base URL of the InfluxDB the services write to, for counting stored reactions and
+    /// sockets to it.
+    #[arg(long)]
+    pub influx_url: Option<String>,
+    #[arg(long, default_value = "reactions")]
+    pub influx_db: String,
+    /// PIDs of running services, for CPU, RSS and descriptor readings from /proc.
+    #[arg(long)]
+    pub ingest_pid: Option<u32>,
+    #[arg(long)]
+    pub query_pid: Option<u32>,
+    #[arg(long)]
+    pub influx_pid: Option<u32>,
+    #[arg(long)]
+    pub ceiling_pid: Option<u32>,
+    /// Directory of the ingest and query binaries to start (default: the directory of perf,
+    /// so that `cargo build --release` is enough).
+    #[arg(long)]
+    pub bin_dir: Option<PathBuf>,
+    /// A flag for the ingest this run starts, repeatable: `--ingest-arg=--writers=4`.
+    #[arg(long, allow_hyphen_values = true)]
+    pub ingest_arg: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct MaxRpsArgs {
+    #[command(flatten)]
+    pub target: TargetArgs,
+    /// Scenarios to measure, comma-separated.
+    #[arg(
+        long,
+        value_enum,
+        value_delimiter = ',',
+        default_value = "ingest-single"
+    )]
+    pub scenario: Vec<Scenario>,
+    /// Relative weight of writes in the mixed scenario.
+    #[arg(long, default_value_t = 90)]
+    pub write_weight: usize,
+    /// Relative weight of reads in the mixed scenario.
+    #[arg(long, default_value_t = 10)]
+    pub read_weight: usize,
+    /// Reactions per POST in the ingest-batch scenario.
+    #[arg(long, default_value_t = 100)]
+    pub batch_size: usize,
+    /// Highest p99 latency, in milliseconds, that a sustainable step may have.
+    #[arg(long, default_value_t = 200.0)]
+    pub p99_ms: f64,
+    /// Highest failure rate (failed / all requests, 503 included) of a sustainable step.
+    #[arg(long, default_value_t = 0.001)]
+    pub max_failure_rate: f64,
+    /// Request rates of the steps, in requests per second, comma-separated and increasing.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "250,500,1000,2000,3000,4000,6000,8000,12000,16000"
+    )]
+    pub steps: Vec<u32>,
+    /// Measured time of each step, after its warm-up.
+    #[arg(long, value_parser = humantime::parse_duration, default_value = "20s")]
+    pub step_duration: Duration,
+    /// Time at the start of each step that is not measured, while connections open.
+    #[arg(long, value_parser = humantime::parse_duration, default_value = "3s")]
+    pub step_warmup: Duration,
+    /// Time budget of the whole run: no step starts that would end after it, so a smoke run
+    /// can take the default steps and still end in time. Without it every step runs.
+    #[arg(long, value_parser = humantime::parse_duration)]
+    pub duration: Option<Duration>,
+    /// Measures only the services, without the ceiling server baseline.
+    #[arg(long)]
+    pub no_ceiling: bool,
+    /// Directory for the report (created if missing).
+    #[arg(long)]
+    pub report_dir: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct SoakArgs {
+    #[command(flatten)]
+    pub target: TargetArgs,
+    /// Requests per second, each one single-reaction POST.
+    #[arg(long, default_value_t = 500)]
+    pub rate: u32,
+    #[arg(long, value_parser = humantime::parse_duration, default_value = "3h")]
+    pub duration: Duration,
+    /// Time at the start that the trend gates ignore, while caches and pools fill.
+    #[arg(long, value_parser = humantime::parse_duration, default_value = "10m")]
+    pub warmup: Duration,
+    /// Time between samples.
+    #[arg(long, value_parser = humantime::parse_duration, default_value = "5s")]
+    pub sample_interval: Duration,
+    /// Highest slope of ingest's RSS after the warm-up, in MB (10^6 bytes) per hour.
+    #[arg(long, default_value_t = 1.0)]
+    pub max_rss_slope_mb_per_hour: f64,
+    /// Highest rise of the buffer depth over the measured part, from its fitted slope, as a
+    /// fraction of the buffer capacity.
+    #[arg(long, default_value_t = 0.05)]
+    pub max_buffer_rise: f64,
+    /// Most ESTABLISHED sockets to InfluxDB that the services may hold together: ingest keeps
+    /// one per writer thread plus one for readiness probes, and an idle query one or two.
+    #[arg(long, default_value_t = 8)]
+    pub store_pool_size: u64,
+    /// Highest rise of TIME_WAIT sockets to InfluxDB over the measured part, from their fitted
+    /// slope.
+    #[arg(long, default_value_t = 50.0)]
+    pub max_time_wait_rise: f64,
+    /// Maximum wait after the load for ingest to write everything it accepted.
+    #[arg(long, value_parser = humantime::parse_duration, default_value = "60s")]
+    pub drain_timeout: Duration,
+    /// Directory for the samples, the summary and the plots (created if missing).
+    #[arg(long)]
+    pub report_dir: PathBuf,
+}
