@@ -15,7 +15,10 @@ report="$REPORT_DIR/perf/$mode"
 mkdir -p "$report" "$REPORT_DIR/junit"
 
 case "$mode" in
-    smoke) args=(maxrps --duration "${PERF_SMOKE_DURATION:-60s}") ;;
+    smoke) args=(maxrps --duration "${PERF_SMOKE_DURATION:-60s}" --ingest-url "$INGEST_URL" --query-url "$QUERY_URL") ;;
+    # The soak starts its own InfluxDB, ingest and query: it needs the store's count and the
+    # processes' sockets for its accepted == stored and connection gates, which the QA stack
+    # does not expose.
     soak) args=(soak --duration "${SOAK_DURATION:-2h}" --rate "${SOAK_RATE:-1000}") ;;
     *)
         echo "perf.sh: unknown mode '$mode'; use smoke or soak" >&2
@@ -23,10 +26,12 @@ case "$mode" in
         ;;
 esac
 
+# perf starts ingest and query from its own directory (target/release) when it runs the stack.
+cargo build --release --locked -p ingest -p query
+
 started=$SECONDS
 status=0
-cargo run --release --locked -p perf -- "${args[@]}" \
-    --ingest-url "$INGEST_URL" --query-url "$QUERY_URL" --report-dir "$report" || status=$?
+cargo run --release --locked -p perf -- "${args[@]}" --report-dir "$report" || status=$?
 
 failure=""
 if [ "$status" -ne 0 ]; then
