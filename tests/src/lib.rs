@@ -5,6 +5,7 @@ pub mod app;
 pub mod influxd;
 pub mod metrics;
 pub mod process;
+pub mod scale;
 
 pub use app::{StoreKind, TestApp};
 pub use influxd::Influxd;
