@@ -1,0 +1,114 @@
+#!/usr/bin/env bash
+# Loads the scale dataset into a private InfluxDB and into the embedded store, then runs
+# query_bench against a query service on each: every scenario with the summary cache off, and
+# the hottest article's summary with the default cache. Results go to $OUT; BENCHMARKS.md
+# ("Query at scale") records a run. Every process it starts is stopped on exit, by PID.
+#
+# Sizes and load are set by environment variables (defaults in brackets): REACTIONS [5000000],
+# USERS [500000], ARTICLES [50000], SEED [1], CLIENTS [8], DURATION [20s], OUT
+# [target/bench-query]. Large temporary data goes to $TMPDIR and is deleted at exit.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+REACTIONS=${REACTIONS:-5000000}
+USERS=${USERS:-500000}
+ARTICLES=${ARTICLES:-50000}
+SEED=${SEED:-1}
+CLIENTS=${CLIENTS:-8}
+DURATION=${DURATION:-20s}
+OUT=${OUT:-target/bench-query}
+BIN=target/release
+
+mkdir -p "$OUT"
+WORK=$(mktemp -d)
+PIDS=()
+
+cleanup() {
+    for pid in "${PIDS[@]}"; do
+        kill "$pid" 2>/dev/null || true
+        wait "$pid" 2>/dev/null || true
+    done
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+# Waits up to 60 s for $1 to contain a line matching the jq filter $2 and prints the match.
+wait_for_json() {
+    for _ in $(seq 600); do
+        local found
+        found=$(jq -r "$2" "$1" 2>/dev/null | head -n 1)
+        if [ -n "$found" ]; then
+            echo "$found"
+            return 0
+        fi
+        sleep 0.1
+    done
+    echo "bench-query.sh: nothing matched $2 in $1 within 60 s" >&2
+    return 1
+}
+
+# Starts query with the given flags; sets QUERY_URL and QUERY_PID.
+start_query() {
+    local name=$1
+    shift
+    LOG_FORMAT=json RUST_LOG=info "$BIN/query" --listen 127.0.0.1:0 "$@" 2>"$OUT/query-$name.log" &
+    QUERY_PID=$!
+    PIDS+=("$QUERY_PID")
+    QUERY_URL="http://$(wait_for_json "$OUT/query-$name.log" 'select(.message | test("listening on")) | .address')"
+}
+
+stop_query() {
+    kill "$QUERY_PID"
+    wait "$QUERY_PID" || true
+}
+
+# Runs query_bench against QUERY_URL: bench NAME MANIFEST [query_bench flags...].
+bench() {
+    local name=$1 manifest=$2
+    shift 2
+    timeout 15m "$BIN/query_bench" --url "$QUERY_URL" --manifest "$manifest" \
+        --clients "$CLIENTS" --duration "$DURATION" --json "$OUT/bench-$name.json" "$@" \
+        | tee "$OUT/bench-$name.md"
+}
+
+{
+    echo "nproc: $(nproc)"
+    free -h
+    grep -m 1 'model name' /proc/cpuinfo
+    echo "load average: $(cut -d ' ' -f 1-3 /proc/loadavg)"
+    influxd version
+} >"$OUT/machine.txt"
+
+cargo build --release --locked -p query -p reactions-tests --bins
+
+"$BIN/influxd_scratch" --max-lifetime 90m >"$OUT/influxd.json" 2>"$OUT/influxd.log" &
+PIDS+=($!)
+INFLUX_URL=$(wait_for_json "$OUT/influxd.json" '.url')
+
+SIZES=(--reactions "$REACTIONS" --users "$USERS" --articles "$ARTICLES" --seed "$SEED")
+timeout 30m "$BIN/dataset" "${SIZES[@]}" --influx-url "$INFLUX_URL" --influx-db reactions \
+    --manifest "$OUT/manifest-influxdb.json" | tee "$OUT/dataset-influxdb.txt"
+timeout 30m "$BIN/dataset" "${SIZES[@]}" --data-dir "$WORK/embedded" \
+    --manifest "$OUT/manifest-embedded.json" | tee "$OUT/dataset-embedded.txt"
+du -sh "$WORK/embedded" >>"$OUT/dataset-embedded.txt"
+
+INFLUX=(--influx-url "$INFLUX_URL" --influx-db reactions)
+EMBEDDED=(--data-dir "$WORK/embedded")
+
+start_query influxdb "${INFLUX[@]}" --cache-ttl 0s
+bench influxdb "$OUT/manifest-influxdb.json" --label "InfluxDB, cache off"
+stop_query
+
+start_query embedded "${EMBEDDED[@]}" --cache-ttl 0s
+bench embedded "$OUT/manifest-embedded.json" --label "Embedded (SQLite), cache off"
+stop_query
+
+start_query influxdb-cached "${INFLUX[@]}"
+bench influxdb-cached "$OUT/manifest-influxdb.json" --label "InfluxDB, default cache (1s)" \
+    --scenario article-summary/hottest
+stop_query
+
+start_query embedded-cached "${EMBEDDED[@]}"
+bench embedded-cached "$OUT/manifest-embedded.json" --label "Embedded (SQLite), default cache (1s)" \
+    --scenario article-summary/hottest
+stop_query
