@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Loads the scale dataset into a private InfluxDB and into the embedded store, then runs
-# query_bench against a query service on each: every scenario with the summary cache off, and
-# the hottest article's summary with the default cache. Results go to $OUT; BENCHMARKS.md
-# ("Query at scale") records a run. Every process it starts is stopped on exit, by PID.
+# query_bench against a query service on each: every scenario with the summary cache off, the
+# hottest ids' scenarios again with one client, and the hottest article's summary with the
+# default cache. Results go to $OUT, and BENCHMARKS.md ("Query at scale") records a run.
+# Every process it starts is stopped on exit, by PID.
 #
 # Sizes and load are set by environment variables (defaults in brackets): REACTIONS [5000000],
 # USERS [500000], ARTICLES [50000], SEED [1], CLIENTS [8], DURATION [20s], OUT
@@ -62,12 +63,12 @@ stop_query() {
     wait "$QUERY_PID" || true
 }
 
-# Runs query_bench against QUERY_URL: bench NAME MANIFEST [query_bench flags...].
+# Runs query_bench against QUERY_URL: bench NAME MANIFEST CLIENTS [query_bench flags...].
 bench() {
-    local name=$1 manifest=$2
-    shift 2
+    local name=$1 manifest=$2 clients=$3
+    shift 3
     timeout 15m "$BIN/query_bench" --url "$QUERY_URL" --manifest "$manifest" \
-        --clients "$CLIENTS" --duration "$DURATION" --json "$OUT/bench-$name.json" "$@" \
+        --clients "$clients" --duration "$DURATION" --json "$OUT/bench-$name.json" "$@" \
         | tee "$OUT/bench-$name.md"
 }
 
@@ -95,20 +96,30 @@ du -sh "$WORK/embedded" >>"$OUT/dataset-embedded.txt"
 INFLUX=(--influx-url "$INFLUX_URL" --influx-db reactions)
 EMBEDDED=(--data-dir "$WORK/embedded")
 
+# With one client, the hottest ids' latency is the store's own time for one query, without
+# the queueing that concurrent clients add on a small machine.
+HOTTEST=(--scenario user-summary/hottest --scenario user-listing/hottest
+    --scenario article-summary/hottest --scenario article-listing/hottest)
+
 start_query influxdb "${INFLUX[@]}" --cache-ttl 0s
-bench influxdb "$OUT/manifest-influxdb.json" --label "InfluxDB, cache off"
+bench influxdb "$OUT/manifest-influxdb.json" "$CLIENTS" --label "InfluxDB, cache off"
+bench influxdb-1client "$OUT/manifest-influxdb.json" 1 --label "InfluxDB, cache off, 1 client" \
+    "${HOTTEST[@]}"
 stop_query
 
 start_query embedded "${EMBEDDED[@]}" --cache-ttl 0s
-bench embedded "$OUT/manifest-embedded.json" --label "Embedded (SQLite), cache off"
+bench embedded "$OUT/manifest-embedded.json" "$CLIENTS" --label "Embedded (SQLite), cache off"
+bench embedded-1client "$OUT/manifest-embedded.json" 1 \
+    --label "Embedded (SQLite), cache off, 1 client" "${HOTTEST[@]}"
 stop_query
 
 start_query influxdb-cached "${INFLUX[@]}"
-bench influxdb-cached "$OUT/manifest-influxdb.json" --label "InfluxDB, default cache (1s)" \
+bench influxdb-cached "$OUT/manifest-influxdb.json" "$CLIENTS" --label "InfluxDB, default cache (1s)" \
     --scenario article-summary/hottest
 stop_query
 
 start_query embedded-cached "${EMBEDDED[@]}"
-bench embedded-cached "$OUT/manifest-embedded.json" --label "Embedded (SQLite), default cache (1s)" \
+bench embedded-cached "$OUT/manifest-embedded.json" "$CLIENTS" \
+    --label "Embedded (SQLite), default cache (1s)" \
     --scenario article-summary/hottest
 stop_query
