@@ -1,16 +1,20 @@
 #!/usr/bin/env bash
-# Loads the scale dataset into a private InfluxDB and into the embedded store, then runs
-# query_bench against a query service on each: every scenario with the summary cache off, the
-# hottest ids' scenarios again with one client, and the hottest article's summary with the
-# default cache. Results go to $OUT, and BENCHMARKS.md ("Query at scale") records a run.
-# Every process it starts is stopped on exit, by PID.
+# For each store, loads the scale dataset (into a private InfluxDB, or into the embedded store
+# in a temporary directory) and runs query_bench against a query service on it. It measures
+# every scenario with the summary cache off, the hottest ids' scenarios again with one client,
+# and the hottest article's summary with the default cache. Results go to $OUT, and
+# BENCHMARKS.md ("Query at scale") records a run. Every process it starts is stopped on exit,
+# by PID.
 #
-# Sizes and load are set by environment variables (defaults in brackets): REACTIONS [5000000],
-# USERS [500000], ARTICLES [50000], SEED [1], CLIENTS [8], DURATION [20s], OUT
-# [target/bench-query]. Large temporary data goes to $TMPDIR and is deleted at exit.
+# Environment variables, with defaults: STORES ["influxdb embedded"], SETTLE [120] (seconds
+# between a load and its benchmark), REACTIONS [5000000], USERS [500000], ARTICLES [50000],
+# SEED [1], CLIENTS [8], DURATION [20s], OUT [target/bench-query]. Large temporary data goes
+# to $TMPDIR and is deleted at exit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+STORES=${STORES:-influxdb embedded}
+SETTLE=${SETTLE:-120}
 REACTIONS=${REACTIONS:-5000000}
 USERS=${USERS:-500000}
 ARTICLES=${ARTICLES:-50000}
@@ -82,44 +86,54 @@ bench() {
 
 cargo build --release --locked -p query -p reactions-tests --bins
 
-"$BIN/influxd_scratch" --max-lifetime 90m >"$OUT/influxd.json" 2>"$OUT/influxd.log" &
-PIDS+=($!)
-INFLUX_URL=$(wait_for_json "$OUT/influxd.json" '.url')
-
 SIZES=(--reactions "$REACTIONS" --users "$USERS" --articles "$ARTICLES" --seed "$SEED")
-timeout 30m "$BIN/dataset" "${SIZES[@]}" --influx-url "$INFLUX_URL" --influx-db reactions \
-    --manifest "$OUT/manifest-influxdb.json" | tee "$OUT/dataset-influxdb.txt"
-timeout 30m "$BIN/dataset" "${SIZES[@]}" --data-dir "$WORK/embedded" \
-    --manifest "$OUT/manifest-embedded.json" | tee "$OUT/dataset-embedded.txt"
-du -sh "$WORK/embedded" >>"$OUT/dataset-embedded.txt"
-
-INFLUX=(--influx-url "$INFLUX_URL" --influx-db reactions)
-EMBEDDED=(--data-dir "$WORK/embedded")
 
 # With one client, the hottest ids' latency is the store's own time for one query, without
 # the queueing that concurrent clients add on a small machine.
 HOTTEST=(--scenario user-summary/hottest --scenario user-listing/hottest
     --scenario article-summary/hottest --scenario article-listing/hottest)
 
-start_query influxdb "${INFLUX[@]}" --cache-ttl 0s
-bench influxdb "$OUT/manifest-influxdb.json" "$CLIENTS" --label "InfluxDB, cache off"
-bench influxdb-1client "$OUT/manifest-influxdb.json" 1 --label "InfluxDB, cache off, 1 client" \
-    "${HOTTEST[@]}"
-stop_query
+# Loads the dataset into STORE and benchmarks it: run_store STORE LABEL [store flags...].
+run_store() {
+    local store=$1 label=$2
+    shift 2
+    local manifest="$OUT/manifest-$store.json"
+    timeout 30m "$BIN/dataset" "${SIZES[@]}" "$@" --manifest "$manifest" \
+        | tee "$OUT/dataset-$store.txt"
+    # InfluxDB compacts what the load wrote for a few minutes afterwards; measuring during
+    # that would charge the queries for it.
+    sleep "$SETTLE"
 
-start_query embedded "${EMBEDDED[@]}" --cache-ttl 0s
-bench embedded "$OUT/manifest-embedded.json" "$CLIENTS" --label "Embedded (SQLite), cache off"
-bench embedded-1client "$OUT/manifest-embedded.json" 1 \
-    --label "Embedded (SQLite), cache off, 1 client" "${HOTTEST[@]}"
-stop_query
+    start_query "$store" "$@" --cache-ttl 0s
+    bench "$store" "$manifest" "$CLIENTS" --label "$label, cache off"
+    bench "$store-1client" "$manifest" 1 --label "$label, cache off, 1 client" "${HOTTEST[@]}"
+    stop_query
 
-start_query influxdb-cached "${INFLUX[@]}"
-bench influxdb-cached "$OUT/manifest-influxdb.json" "$CLIENTS" --label "InfluxDB, default cache (1s)" \
-    --scenario article-summary/hottest
-stop_query
+    start_query "$store-cached" "$@"
+    bench "$store-cached" "$manifest" "$CLIENTS" --label "$label, default cache (1s)" \
+        --scenario article-summary/hottest
+    stop_query
+}
 
-start_query embedded-cached "${EMBEDDED[@]}"
-bench embedded-cached "$OUT/manifest-embedded.json" "$CLIENTS" \
-    --label "Embedded (SQLite), default cache (1s)" \
-    --scenario article-summary/hottest
-stop_query
+for store in $STORES; do
+    case $store in
+    influxdb)
+        "$BIN/influxd_scratch" --max-lifetime 90m >"$OUT/influxd.json" 2>"$OUT/influxd.log" &
+        INFLUXD_PID=$!
+        PIDS+=("$INFLUXD_PID")
+        INFLUX_URL=$(wait_for_json "$OUT/influxd.json" '.url')
+        run_store influxdb "InfluxDB" --influx-url "$INFLUX_URL" --influx-db reactions
+        # Stopped here so that its compactions take no CPU from the next store's figures.
+        kill "$INFLUXD_PID"
+        wait "$INFLUXD_PID" || true
+        ;;
+    embedded)
+        run_store embedded "Embedded (SQLite)" --data-dir "$WORK/embedded"
+        du -sh "$WORK/embedded" >>"$OUT/dataset-embedded.txt"
+        ;;
+    *)
+        echo "bench-query.sh: unknown store $store in STORES; use influxdb and/or embedded" >&2
+        exit 2
+        ;;
+    esac
+done
