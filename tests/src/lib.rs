@@ -6,6 +6,7 @@ pub mod cgroup;
 pub mod influxd;
 pub mod metrics;
 pub mod process;
+pub mod scale;
 
 pub use app::{StoreKind, TestApp};
 pub use influxd::Influxd;
