@@ -8,7 +8,7 @@ use reqwest::header::HeaderMap;
 use serde_json::Value;
 use tempfile::TempDir;
 
-use crate::cgroup::MemoryCgroup;
+use crate::cgroup::Cgroup;
 use crate::influxd::Influxd;
 use crate::process::Service;
 use crate::wait_until;
@@ -62,7 +62,7 @@ impl TestApp {
         kind: StoreKind,
         ingest_args: &[&str],
         query_args: &[&str],
-        cgroup: Option<&MemoryCgroup>,
+        cgroup: Option<&Cgroup>,
     ) -> TestApp {
         let influxd = (kind == StoreKind::Influx).then(Influxd::start);
         let data = tempfile::tempdir().expect("cannot create a temporary directory");

@@ -7,7 +7,7 @@ use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use crate::cgroup::MemoryCgroup;
+use crate::cgroup::Cgroup;
 
 /// A running binary of the workspace, started with JSON logs so that the harness can read the
 /// address it listens on.
@@ -45,7 +45,7 @@ impl Service {
         name: &str,
         args: &[String],
         log_dir: &Path,
-        cgroup: Option<&MemoryCgroup>,
+        cgroup: Option<&Cgroup>,
     ) -> Service {
         let log = log_dir.join(format!("{name}.log"));
         let mut command = Command::new(binary(name));

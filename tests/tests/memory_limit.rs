@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use reactions_tests::StoreKind;
 use reactions_tests::app::{StoredCount, TestApp};
-use reactions_tests::cgroup::MemoryCgroup;
+use reactions_tests::cgroup::{Cgroup, Limits};
 use serde_json::{Value, json};
 
 const LIMIT: u64 = 128 << 20;
@@ -41,7 +41,13 @@ fn request(client: usize, number: usize) -> Value {
 
 #[test]
 fn ingest_survives_store_outage_in_128_mb() {
-    let cgroup = MemoryCgroup::create(LIMIT);
+    let limits = Limits {
+        memory_bytes: Some(LIMIT),
+        cpus: None,
+    };
+    let cgroup = Cgroup::create(limits).unwrap_or_else(|error| {
+        panic!("cannot create the cgroup ({error}); memory-limit tests need root and a writable cgroup mount")
+    });
     let mut app = TestApp::start_full(
         StoreKind::Influx,
         &["--buffer-reactions", "10000000", "--influx-timeout", "2s"],
