@@ -1,11 +1,15 @@
-//! The command line: `perf maxrps`, `perf soak` and `perf ceiling`.
+//! The command line: `perf maxrps`, `perf soak`, `perf capacity` and `perf ceiling`.
 
 use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::capacity::profile::Profile;
 use crate::ceiling::CeilingArgs;
+use crate::confine::Method;
+use crate::plan::Bounds;
+use crate::read_mix::ReadMix;
 use crate::scenarios::Scenario;
 
 #[derive(Debug, Parser)]
@@ -28,6 +32,9 @@ pub enum Command {
     Soak(SoakArgs),
     /// Serves the ceiling server: validates reactions as ingest does and stores nothing.
     Ceiling(CeilingArgs),
+    /// Finds the maximum sustainable rate of ingest and query confined to each resource
+    /// profile, and the replicas a target rate needs.
+    Capacity(CapacityArgs),
 }
 
 /// Services a run measures. Without `--ingest-url`, the run starts its own InfluxDB,
@@ -67,6 +74,40 @@ pub struct TargetArgs {
     pub ingest_arg: Vec<String>,
 }
 
+/// What each request carries.
+#[derive(Debug, Args)]
+pub struct RequestArgs {
+    /// Reactions per POST in the ingest-batch scenario.
+    #[arg(long, default_value_t = 100)]
+    pub batch_size: usize,
+    /// Relative weights of the reads in the query and mixed scenarios.
+    #[arg(
+        long,
+        default_value = "user-summary=1,user-list=1,article-summary=1,article-list=1"
+    )]
+    pub read_mix: ReadMix,
+}
+
+/// The service level a sustainable step meets.
+#[derive(Debug, Args)]
+pub struct SloArgs {
+    /// Highest p99 latency, in milliseconds, that a sustainable step may have.
+    #[arg(long, default_value_t = 200.0)]
+    pub p99_ms: f64,
+    /// Highest failure rate (failed / all requests, 503 included) of a sustainable step.
+    #[arg(long, default_value_t = 0.001)]
+    pub max_failure_rate: f64,
+}
+
+impl SloArgs {
+    pub fn bounds(&self) -> Bounds {
+        Bounds {
+            p99_ms: self.p99_ms,
+            max_failure_rate: self.max_failure_rate,
+        }
+    }
+}
+
 #[derive(Debug, Args)]
 pub struct MaxRpsArgs {
     #[command(flatten)]
@@ -85,15 +126,10 @@ pub struct MaxRpsArgs {
     /// Relative weight of reads in the mixed scenario.
     #[arg(long, default_value_t = 10)]
     pub read_weight: usize,
-    /// Reactions per POST in the ingest-batch scenario.
-    #[arg(long, default_value_t = 100)]
-    pub batch_size: usize,
-    /// Highest p99 latency, in milliseconds, that a sustainable step may have.
-    #[arg(long, default_value_t = 200.0)]
-    pub p99_ms: f64,
-    /// Highest failure rate (failed / all requests, 503 included) of a sustainable step.
-    #[arg(long, default_value_t = 0.001)]
-    pub max_failure_rate: f64,
+    #[command(flatten)]
+    pub requests: RequestArgs,
+    #[command(flatten)]
+    pub slo: SloArgs,
     /// Request rates of the steps, in requests per second, comma-separated and increasing.
     #[arg(
         long,
@@ -155,4 +191,95 @@ pub struct SoakArgs {
     /// Directory for the samples, the summary and the plots (created if missing).
     #[arg(long)]
     pub report_dir: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct CapacityArgs {
+    /// Resource profiles, comma-separated: a CPU quota and a memory limit per replica, as
+    /// `cpus` and `mem_limit` set them in docker-compose.yml.
+    #[arg(long, value_delimiter = ',', default_value = "0.5cpu-128mb,1cpu-256mb")]
+    pub profiles: Vec<Profile>,
+    /// How to confine ingest and query to a profile.
+    #[arg(long, value_enum, default_value = "auto")]
+    pub confine: Method,
+    /// The ingest load: `ingest-single` or `ingest-batch` (`--batch-size` reactions per POST).
+    #[arg(long, value_enum, default_value = "ingest-single")]
+    pub scenario: Scenario,
+    #[command(flatten)]
+    pub requests: RequestArgs,
+    /// Measures ingest only.
+    #[arg(long)]
+    pub no_query: bool,
+    /// Request rates of ingest's steps, comma-separated and increasing.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "250,500,1000,2000,3000,4000,6000,8000,12000,16000"
+    )]
+    pub steps: Vec<u32>,
+    /// Request rates of query's steps, comma-separated and increasing.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "100,200,400,700,1000,1500,2000,3000,4000,6000"
+    )]
+    pub query_steps: Vec<u32>,
+    /// Bisection steps between the last sustained step and the first that was not.
+    #[arg(long, default_value_t = 2)]
+    pub refine: u32,
+    /// Measured time of each step, after its warm-up.
+    #[arg(long, value_parser = humantime::parse_duration, default_value = "15s")]
+    pub step_duration: Duration,
+    /// Time at the start of each step that is not measured.
+    #[arg(long, value_parser = humantime::parse_duration, default_value = "3s")]
+    pub step_warmup: Duration,
+    #[command(flatten)]
+    pub slo: SloArgs,
+    /// After the search, runs one confined ingest at its maximum for this long and reports
+    /// whether it held the SLO (0s skips it).
+    #[arg(long, value_parser = humantime::parse_duration, default_value = "0s")]
+    pub hold: Duration,
+    /// Ingest requests per second to size for.
+    #[arg(long)]
+    pub target_rps: Option<u32>,
+    /// Capacity to keep spare above the target: `30%` or `30`.
+    #[arg(long, value_parser = parse_percent, default_value = "30%")]
+    pub headroom: f64,
+    /// Query requests per second, in the read mix, to size for.
+    #[arg(long)]
+    pub query_target_rps: Option<u32>,
+    /// Directory of the ingest and query binaries (default: the directory of perf).
+    #[arg(long)]
+    pub bin_dir: Option<PathBuf>,
+    /// A flag for ingest, repeatable: `--ingest-arg=--writers=4`.
+    #[arg(long, allow_hyphen_values = true)]
+    pub ingest_arg: Vec<String>,
+    /// Directory for capacity.md, capacity.json and the plots (created if missing).
+    #[arg(long)]
+    pub report_dir: PathBuf,
+}
+
+/// Parses `30%` or `30` as 0.3.
+fn parse_percent(text: &str) -> Result<f64, String> {
+    let number = text.trim().trim_end_matches('%');
+    let percent: f64 = number
+        .parse()
+        .map_err(|_| format!("`{text}` is not a percentage such as 30%"))?;
+    if !(0.0..=1000.0).contains(&percent) {
+        return Err(format!("`{text}`: give a percentage from 0% to 1000%"));
+    }
+    Ok(percent / 100.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn headroom_reads_with_or_without_the_percent_sign() {
+        assert_eq!(parse_percent("30%"), Ok(0.3));
+        assert_eq!(parse_percent("50"), Ok(0.5));
+        assert!(parse_percent("lots").is_err());
+        assert!(parse_percent("-5%").is_err());
+    }
 }

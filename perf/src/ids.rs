@@ -1,6 +1,8 @@
 //! Skewed user and article ids: a few hot articles and heavy users draw most reactions, as
 //! on a real news site.
 
+use crate::read_mix::{Read, ReadMix};
+
 /// Zipf distribution over ranks 1..=n: rank k has weight 1 / k^exponent.
 #[derive(Clone, Debug)]
 pub struct Zipf {
@@ -84,9 +86,9 @@ impl Population {
         format!("[{}]", items.join(","))
     }
 
-    /// Returns a read path: a user's or an article's summary or listing, for a hot id (drawn
-    /// from the Zipf distribution) or a cold one (uniform), half and half.
-    pub fn read_path(&self) -> String {
+    /// Returns a read path drawn from `mix`: a user's or an article's summary or listing, for
+    /// a hot id (drawn from the Zipf distribution) or a cold one (uniform), half and half.
+    pub fn read_path(&self, mix: &ReadMix) -> String {
         let hot = fastrand::bool();
         let pick = |zipf: &Zipf| {
             if hot {
@@ -95,11 +97,13 @@ impl Population {
                 zipf.sample_uniform()
             }
         };
-        match fastrand::u8(..4) {
-            0 => format!("/v1/users/u-{}/reactions/summary", pick(&self.users)),
-            1 => format!("/v1/users/u-{}/reactions?limit=100", pick(&self.users)),
-            2 => format!("/v1/articles/a-{}/reactions/summary", pick(&self.articles)),
-            _ => {
+        match mix.pick() {
+            Read::UserSummary => format!("/v1/users/u-{}/reactions/summary", pick(&self.users)),
+            Read::UserList => format!("/v1/users/u-{}/reactions?limit=100", pick(&self.users)),
+            Read::ArticleSummary => {
+                format!("/v1/articles/a-{}/reactions/summary", pick(&self.articles))
+            }
+            Read::ArticleList => {
                 let behavior = BEHAVIORS[fastrand::usize(..BEHAVIORS.len())];
                 format!(
                     "/v1/articles/a-{}/reactions?behavior={behavior}&limit=100",

@@ -1,8 +1,10 @@
-//! `perf`: load, max-RPS and soak tests of ingest and query, with the ceiling server as the
-//! HTTP baseline.
+//! `perf`: load, max-RPS, capacity and soak tests of ingest and query, with the ceiling server
+//! as the HTTP baseline.
 
+mod capacity;
 mod ceiling;
 mod cli;
+mod confine;
 mod ids;
 mod load;
 mod machine;
@@ -10,6 +12,7 @@ mod maxrps;
 mod metrics;
 mod plan;
 mod procfs;
+mod read_mix;
 mod recorder;
 mod scenarios;
 mod service;
@@ -32,6 +35,7 @@ fn main() -> ExitCode {
         Command::Maxrps(args) => maxrps::run(args).map(|()| true),
         Command::Soak(args) => soak::run(args),
         Command::Ceiling(args) => ceiling::run(args).map(|()| true),
+        Command::Capacity(args) => capacity::run(args).map(|()| true),
     };
     match result {
         Ok(true) => ExitCode::SUCCESS,

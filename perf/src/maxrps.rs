@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use crate::cli::MaxRpsArgs;
 use crate::ids::Population;
-use crate::plan::{self, Bounds, PlanResult, StepConfig, StepResult};
+use crate::plan::{self, PlanResult, StepConfig, StepResult};
 use crate::recorder::Recorder;
 use crate::scenarios::{Scenario, Workload};
 use crate::stack::{self, Targets};
@@ -79,10 +79,7 @@ fn run_scenario(
         request_timeout: REQUEST_TIMEOUT,
         deadline,
     };
-    let bounds = Bounds {
-        p99_ms: args.p99_ms,
-        max_failure_rate: args.max_failure_rate,
-    };
+    let bounds = args.slo.bounds();
     let service_processes: Vec<(String, u32)> = targets
         .processes
         .iter()
@@ -150,16 +147,17 @@ fn workload(args: &MaxRpsArgs, ingest_url: &str, query_url: &str) -> Arc<Workloa
         ingest_url: ingest_url.to_owned(),
         query_url: query_url.to_owned(),
         population: Population::default(),
-        batch_size: args.batch_size,
+        batch_size: args.requests.batch_size,
         timestamps: true,
         write_weight: args.write_weight,
         read_weight: args.read_weight,
+        read_mix: args.requests.read_mix,
         recorder: Arc::new(Recorder::default()),
     })
 }
 
 /// Writes reactions before the read scenarios run, so that reads find data.
-fn seed(ingest_url: &str) -> Result<()> {
+pub fn seed(ingest_url: &str) -> Result<()> {
     let client = reqwest::blocking::Client::builder()
         .timeout(REQUEST_TIMEOUT)
         .build()?;
@@ -250,8 +248,8 @@ fn markdown(args: &MaxRpsArgs, report: &Report) -> String {
     let _ = writeln!(
         text,
         "A step is sustained when its failure rate (503 included) is under {:.3}%, its p99 is at most {} ms, and it achieves 95% of its target rate unless most users were idle (then the generator's throttle was the limit). Rates are achieved rates. Steps last {:?} after a {:?} warm-up.\n",
-        args.max_failure_rate * 100.0,
-        args.p99_ms,
+        args.slo.max_failure_rate * 100.0,
+        args.slo.p99_ms,
         args.step_duration,
         args.step_warmup
     );

@@ -1,16 +1,23 @@
-//! Reads ingest's Prometheus `/metrics` page.
+//! Reads the Prometheus `/metrics` page of ingest or query.
 
 use std::collections::HashMap;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
 
-/// Metric names of ingest's `/metrics`, summed over their label sets.
+/// Metric names of the services' `/metrics`, summed over their label sets.
 pub const ACCEPTED: &str = "ingest_reactions_accepted_total";
 pub const WRITTEN: &str = "ingest_reactions_written_total";
 pub const DROPPED: &str = "ingest_reactions_dropped_total";
 pub const BUFFER_DEPTH: &str = "ingest_buffer_depth";
 pub const BUFFER_CAPACITY: &str = "ingest_buffer_capacity";
+pub const BUFFER_BYTES: &str = "ingest_buffer_bytes";
+pub const BUFFER_CAPACITY_BYTES: &str = "ingest_buffer_capacity_bytes";
+/// Histograms; their `_sum` and `_count` series give the mean.
+pub const STORE_WRITE_DURATION: &str = "ingest_store_write_duration_seconds";
+pub const STORE_QUERY_DURATION: &str = "query_store_query_duration_seconds";
+/// query's summary requests answered from its cache.
+pub const CACHE_HITS: &str = "query_cache_hits_total";
 pub const RESIDENT_MEMORY: &str = "process_resident_memory_bytes";
 pub const OPEN_FDS: &str = "process_open_fds";
 

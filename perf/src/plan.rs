@@ -44,7 +44,7 @@ impl StepConfig {
 }
 
 /// Limits that a sustainable step must meet.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, Serialize)]
 pub struct Bounds {
     pub p99_ms: f64,
     pub max_failure_rate: f64,

@@ -36,18 +36,30 @@ fn clock_ticks_per_second() -> f64 {
 
 /// Resident set size of process `pid`, in bytes (VmRSS of /proc/PID/status).
 pub fn rss_bytes(pid: u32) -> Result<u64> {
+    status_kib(pid, "VmRSS").map(|kib| kib * 1024)
+}
+
+/// Highest resident set size of process `pid` since it started, in bytes (VmHWM).
+pub fn peak_rss_bytes(pid: u32) -> Result<u64> {
+    status_kib(pid, "VmHWM").map(|kib| kib * 1024)
+}
+
+fn status_kib(pid: u32, field: &str) -> Result<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status"))
         .with_context(|| format!("cannot read /proc/{pid}/status"))?;
     let line = status
         .lines()
-        .find(|line| line.starts_with("VmRSS:"))
-        .with_context(|| format!("process {pid} has no VmRSS (a zombie?)"))?;
+        .find(|line| {
+            line.strip_prefix(field)
+                .is_some_and(|rest| rest.starts_with(':'))
+        })
+        .with_context(|| format!("process {pid} has no {field} (a zombie?)"))?;
     let kib: u64 = line
         .split_whitespace()
         .nth(1)
-        .context("VmRSS has no value")?
+        .with_context(|| format!("{field} has no value"))?
         .parse()?;
-    Ok(kib * 1024)
+    Ok(kib)
 }
 
 /// Number of open file descriptors of process `pid`.

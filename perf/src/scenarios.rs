@@ -6,6 +6,7 @@ use goose::GooseError;
 use goose::prelude::{GooseUser, Scenario as GooseScenario, Transaction, TransactionFunction};
 
 use crate::ids::Population;
+use crate::read_mix::ReadMix;
 use crate::recorder::Recorder;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
@@ -47,6 +48,8 @@ pub struct Workload {
     pub timestamps: bool,
     pub write_weight: usize,
     pub read_weight: usize,
+    /// Which endpoints the reads go to, and how often.
+    pub read_mix: ReadMix,
     pub recorder: Arc<Recorder>,
 }
 
@@ -122,7 +125,11 @@ fn read(workload: Arc<Workload>) -> Transaction {
     let function: TransactionFunction = Arc::new(move |user: &mut GooseUser| {
         let workload = workload.clone();
         Box::pin(async move {
-            let url = format!("{}{}", workload.query_url, workload.population.read_path());
+            let url = format!(
+                "{}{}",
+                workload.query_url,
+                workload.population.read_path(&workload.read_mix)
+            );
             let response = user.get(&url).await?;
             workload.recorder.record(
                 response.request.status_code,

@@ -11,6 +11,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 
+use crate::confine::Confinement;
+
 /// Maximum wait for a service to log its address.
 const START_TIMEOUT: Duration = Duration::from_secs(60);
 /// Time a service gets to exit after SIGTERM before it is killed.
@@ -23,11 +25,20 @@ pub struct Service {
 }
 
 impl Service {
-    /// Starts `program` with `args`, logs to `log_dir/<name>.log`, and waits until it logs the
-    /// address it listens on.
-    pub fn start(name: &str, program: &Path, args: &[String], log_dir: &Path) -> Result<Service> {
+    /// Starts `program` with `args`, confined when `confinement` is given, logs to
+    /// `log_dir/<name>.log`, and waits until it logs the address it listens on.
+    pub fn start(
+        name: &str,
+        program: &Path,
+        args: &[String],
+        log_dir: &Path,
+        confinement: Option<&Confinement>,
+    ) -> Result<Service> {
         let log = log_dir.join(format!("{name}.log"));
-        let mut command = Command::new(program);
+        let mut command = match confinement {
+            Some(confinement) => confinement.command(program),
+            None => Command::new(program),
+        };
         // SAFETY: the closure runs between fork and exec and calls only prctl(2), which is
         // async-signal-safe.
         unsafe {

@@ -9,6 +9,7 @@ use reactions_tests::Influxd;
 use tempfile::TempDir;
 
 use crate::cli::TargetArgs;
+use crate::confine::Confinement;
 use crate::service::Service;
 
 /// Database of the runs that start their own InfluxDB.
@@ -35,20 +36,32 @@ impl Targets {
     }
 }
 
+/// What a started stack looks like: ingest's extra flags, and where each service runs.
+#[derive(Default)]
+pub struct StackOptions {
+    /// Added to ingest's flags.
+    pub ingest_args: Vec<String>,
+    pub ingest_confinement: Option<Confinement>,
+    pub query_confinement: Option<Confinement>,
+    /// Whether to start the ceiling server, the baseline of `maxrps`.
+    pub ceiling: bool,
+}
+
 /// Services this run started; dropping it stops them (ingest first, so that it can drain into
-/// InfluxDB before InfluxDB goes).
+/// InfluxDB before InfluxDB goes), then removes their confinements.
 pub struct Stack {
     pub ingest: Service,
     pub query: Service,
-    pub ceiling: Service,
+    pub ceiling: Option<Service>,
     pub influxd: Influxd,
+    pub ingest_confinement: Option<Confinement>,
+    pub query_confinement: Option<Confinement>,
     _logs: TempDir,
 }
 
 impl Stack {
-    /// Starts InfluxDB, ingest, query and the ceiling server. `ingest_args` are added to
-    /// ingest's flags.
-    pub fn start(bin_dir: &Path, ingest_args: &[String]) -> Result<Stack> {
+    /// Starts InfluxDB, ingest, query and, when asked, the ceiling server.
+    pub fn start(bin_dir: &Path, options: StackOptions) -> Result<Stack> {
         let logs = tempfile::Builder::new()
             .prefix("perf-stack-")
             .tempdir()
@@ -69,20 +82,36 @@ impl Stack {
 
         let mut args = vec!["--listen".to_owned(), "127.0.0.1:0".to_owned()];
         args.extend(store_args.iter().cloned());
-        args.extend(ingest_args.iter().cloned());
-        let ingest = Service::start("ingest", &binary(bin_dir, "ingest")?, &args, logs.path())?;
+        args.extend(options.ingest_args.iter().cloned());
+        let ingest = Service::start(
+            "ingest",
+            &binary(bin_dir, "ingest")?,
+            &args,
+            logs.path(),
+            options.ingest_confinement.as_ref(),
+        )?;
 
         let mut args = vec!["--listen".to_owned(), "127.0.0.1:0".to_owned()];
         args.extend(store_args);
-        let query = Service::start("query", &binary(bin_dir, "query")?, &args, logs.path())?;
+        let query = Service::start(
+            "query",
+            &binary(bin_dir, "query")?,
+            &args,
+            logs.path(),
+            options.query_confinement.as_ref(),
+        )?;
 
-        let perf = std::env::current_exe().context("cannot find the perf executable")?;
-        let args = vec![
-            "ceiling".to_owned(),
-            "--listen".to_owned(),
-            "127.0.0.1:0".to_owned(),
-        ];
-        let ceiling = Service::start("ceiling", &perf, &args, logs.path())?;
+        let ceiling = if options.ceiling {
+            let perf = std::env::current_exe().context("cannot find the perf executable")?;
+            let args = vec![
+                "ceiling".to_owned(),
+                "--listen".to_owned(),
+                "127.0.0.1:0".to_owned(),
+            ];
+            Some(Service::start("ceiling", &perf, &args, logs.path(), None)?)
+        } else {
+            None
+        };
         tracing::info!(logs = %logs.path().display(), "stack started");
 
         Ok(Stack {
@@ -90,23 +119,28 @@ impl Stack {
             query,
             ceiling,
             influxd,
+            ingest_confinement: options.ingest_confinement,
+            query_confinement: options.query_confinement,
             _logs: logs,
         })
     }
 
     pub fn targets(&self) -> Targets {
+        let mut processes = vec![
+            ("ingest".to_owned(), self.ingest.pid()),
+            ("query".to_owned(), self.query.pid()),
+            ("influxd".to_owned(), self.influxd.pid() as u32),
+        ];
+        if let Some(ceiling) = &self.ceiling {
+            processes.push(("ceiling".to_owned(), ceiling.pid()));
+        }
         Targets {
             ingest_url: self.ingest.url(),
             query_url: self.query.url(),
-            ceiling_url: Some(self.ceiling.url()),
+            ceiling_url: self.ceiling.as_ref().map(Service::url),
             influx_url: Some(self.influxd.url("")),
             influx_db: DATABASE.to_owned(),
-            processes: vec![
-                ("ingest".to_owned(), self.ingest.pid()),
-                ("query".to_owned(), self.query.pid()),
-                ("influxd".to_owned(), self.influxd.pid() as u32),
-                ("ceiling".to_owned(), self.ceiling.pid()),
-            ],
+            processes,
         }
     }
 }
@@ -115,7 +149,9 @@ impl Drop for Stack {
     fn drop(&mut self) {
         self.ingest.stop();
         self.query.stop();
-        self.ceiling.stop();
+        if let Some(ceiling) = &mut self.ceiling {
+            ceiling.stop();
+        }
     }
 }
 
@@ -158,8 +194,12 @@ pub fn resolve(args: &TargetArgs) -> Result<(Targets, Option<Stack>)> {
         Some(dir) => dir.clone(),
         None => default_bin_dir()?,
     };
-    let ingest_args = args.ingest_arg.clone();
-    let stack = Stack::start(&bin_dir, &ingest_args)?;
+    let options = StackOptions {
+        ingest_args: args.ingest_arg.clone(),
+        ceiling: true,
+        ..StackOptions::default()
+    };
+    let stack = Stack::start(&bin_dir, options)?;
     Ok((stack.targets(), Some(stack)))
 }
 
@@ -169,7 +209,7 @@ fn trim(url: &str) -> String {
 
 /// Returns the directory of the perf executable, where `cargo build --release` puts ingest and
 /// query.
-fn default_bin_dir() -> Result<PathBuf> {
+pub fn default_bin_dir() -> Result<PathBuf> {
     let exe = std::env::current_exe().context("cannot find the perf executable")?;
     Ok(exe
         .parent()

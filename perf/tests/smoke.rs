@@ -1,7 +1,8 @@
-//! Short runs of `perf maxrps` and `perf soak` against a stack that perf starts itself
-//! (InfluxDB, ingest, query, ceiling server), so that both commands keep working. They check
-//! that each command runs to the end and writes its report, not the figures, which depend on
-//! the machine. The full runs are for people and the nightly job.
+//! Short runs of `perf maxrps`, `perf soak` and `perf capacity` against a stack that perf
+//! starts itself (InfluxDB, ingest, query, ceiling server), so that the commands keep working.
+//! They check that each command runs to the end and writes its report, not the figures, which
+//! depend on the machine. The full runs are for people and the nightly job. `perf capacity`
+//! creates cgroups, so these tests run as root, as CI does.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -116,4 +117,118 @@ fn soak_stores_every_accepted_reaction() {
     for plot in ["rss.svg", "throughput.svg", "p99.svg"] {
         assert!(dir.path().join(plot).exists(), "{plot} is missing");
     }
+}
+
+/// Runs `perf capacity` with tiny steps and returns its JSON report and Markdown.
+fn capacity(extra: &[&str]) -> (serde_json::Value, String, tempfile::TempDir) {
+    let dir = tempfile::tempdir().expect("cannot create a temporary directory");
+    let output = perf()
+        .arg("capacity")
+        .args(["--steps", "40,80", "--query-steps", "20", "--refine", "0"])
+        .args(["--step-duration", "2s", "--step-warmup", "1s"])
+        .args(extra)
+        .arg("--bin-dir")
+        .arg(bin_dir())
+        .arg("--report-dir")
+        .arg(dir.path())
+        .output()
+        .expect("cannot run perf capacity");
+    assert!(
+        output.status.success(),
+        "perf capacity exited with {}:\n{}",
+        output.status,
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let report = serde_json::from_str(&read(&dir.path().join("capacity.json")))
+        .expect("capacity.json is JSON");
+    let markdown = read(&dir.path().join("capacity.md"));
+    (report, markdown, dir)
+}
+
+/// Returns the steps one service ran under a profile, checking that requests succeeded.
+fn served_steps<'a>(profile: &'a serde_json::Value, service: &str) -> &'a Vec<serde_json::Value> {
+    let steps = profile[service]["search"]["steps"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no {service} steps: {profile}"));
+    assert!(
+        steps
+            .first()
+            .is_some_and(|step| step["counts"]["success"].as_u64() > Some(0)),
+        "{service} answered nothing: {profile}"
+    );
+    steps
+}
+
+#[test]
+fn capacity_sizes_replicas_for_each_profile_in_a_cgroup() {
+    let (report, markdown, dir) = capacity(&[
+        "--profiles",
+        "0.5cpu-128mb,1cpu-256mb",
+        "--hold",
+        "2s",
+        "--target-rps",
+        "1000",
+        "--headroom",
+        "30%",
+        "--query-target-rps",
+        "200",
+    ]);
+
+    let profiles = report["profiles"].as_array().expect("profiles");
+    let names: Vec<&str> = profiles.iter().filter_map(|p| p["name"].as_str()).collect();
+    assert_eq!(names, ["0.5cpu-128mb", "1cpu-256mb"]);
+    for profile in profiles {
+        let confinement = profile["confinement"].as_str().unwrap_or_default();
+        assert!(confinement.starts_with("cgroup v"), "{confinement}");
+        let ingest = served_steps(profile, "ingest");
+        assert!(
+            ingest[0]["peak_cgroup_mb"].as_f64() > Some(0.0),
+            "the cgroup's memory is read: {}",
+            ingest[0]
+        );
+        assert!(
+            ingest[0]["service_cores"].as_f64().is_some(),
+            "{}",
+            ingest[0]
+        );
+        served_steps(profile, "query");
+        assert_eq!(profile["hold"]["duration_s"], 2.0, "{profile}");
+        assert_eq!(profile["oom_kills"], 0, "{profile}");
+    }
+
+    let sizing = &report["sizing"];
+    for row in sizing["ingest"].as_array().expect("ingest sizing") {
+        if let Some(max) = row["max_rps"].as_f64() {
+            let expected = (1000.0 * 1.3 / max).ceil();
+            assert_eq!(row["replicas"].as_f64(), Some(expected), "{row}");
+        }
+    }
+    assert_eq!(sizing["store"]["points_per_s"], 2000.0, "{sizing}");
+    assert_eq!(sizing["query"]["target_rps"], 200, "{sizing}");
+    assert!(
+        markdown.contains("## Replicas for the target"),
+        "{markdown}"
+    );
+    for plot in ["latency-ingest.svg", "latency-query.svg"] {
+        assert!(dir.path().join(plot).exists(), "{plot} is missing");
+    }
+}
+
+#[test]
+fn capacity_falls_back_to_taskset_when_asked() {
+    let (report, markdown, _dir) = capacity(&[
+        "--profiles",
+        "0.5cpu-128mb",
+        "--confine",
+        "taskset",
+        "--no-query",
+    ]);
+
+    let profile = &report["profiles"][0];
+    let confinement = profile["confinement"].as_str().unwrap_or_default();
+    assert!(confinement.starts_with("taskset -c "), "{confinement}");
+    assert_eq!(profile["quota_cores"], 1.0, "taskset gives whole cores");
+    served_steps(profile, "ingest");
+    assert!(profile["query"].is_null(), "query was not asked for");
+    assert!(markdown.contains("taskset"), "{markdown}");
 }

@@ -15,6 +15,7 @@ use crate::cli::SoakArgs;
 use crate::ids::Population;
 use crate::load::{self, Attack};
 use crate::metrics;
+use crate::read_mix::ReadMix;
 use crate::recorder::Recorder;
 use crate::scenarios::{Scenario, Workload};
 use crate::stack::{self, Targets};
@@ -58,6 +59,7 @@ pub fn run(args: SoakArgs) -> Result<bool> {
         timestamps: false,
         write_weight: 1,
         read_weight: 0,
+        read_mix: ReadMix::default(),
         recorder: recorder.clone(),
     });
     let attack = Attack {

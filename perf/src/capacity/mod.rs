@@ -1,0 +1,353 @@
+//! `perf capacity`: runs the max-RPS plan against ingest and query confined to each resource
+//! profile, finds the highest rate that meets the SLO, names what limited it, optionally runs
+//! that rate for longer, and sizes replicas for a target. Writes capacity.md, capacity.json and plots.
+
+mod limit;
+mod plot;
+pub mod profile;
+mod replicas;
+mod report;
+mod search;
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use serde::Serialize;
+
+use crate::cli::CapacityArgs;
+use crate::confine::Confinement;
+use crate::ids::Population;
+use crate::plan::{Bounds, StepConfig};
+use crate::recorder::Recorder;
+use crate::scenarios::{Scenario, Workload};
+use crate::stack::{self, Stack, StackOptions, Targets};
+use profile::Profile;
+use replicas::{Measured, Replicas, StoreLoad};
+use search::{Role, Search, Searcher, Step};
+
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// One service's search and what it comes to.
+#[derive(Debug, Serialize)]
+pub struct ServiceReport {
+    pub search: Search,
+    /// The highest step that met the SLO.
+    pub at_max: Option<Step>,
+    /// Highest resident set size over the search, in MB.
+    pub peak_rss_mb: Option<f64>,
+    /// Highest memory use of the cgroup over the search, in MB, when confined by one.
+    pub peak_cgroup_mb: Option<f64>,
+    /// Causes that kept it from a higher rate, most direct first; empty when every step met
+    /// the SLO.
+    pub limited_by: Vec<String>,
+}
+
+/// A run of one confined ingest at its maximum for `--hold`.
+#[derive(Debug, Serialize)]
+pub struct Hold {
+    pub duration_s: f64,
+    pub step: Step,
+    pub held: bool,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ProfileReport {
+    pub profile: Profile,
+    pub name: String,
+    /// The confinement method of the services.
+    pub confinement: String,
+    /// Cores the services could use under that confinement.
+    pub quota_cores: f64,
+    pub ingest: ServiceReport,
+    pub query: Option<ServiceReport>,
+    pub hold: Option<Hold>,
+    /// Processes the kernel's OOM killer ended in the services' cgroups.
+    pub oom_kills: Option<u64>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct QuerySizing {
+    pub target_rps: u32,
+    pub replicas: Vec<Replicas>,
+    pub store_queries_per_s: Option<f64>,
+    pub arithmetic: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Sizing {
+    pub target_rps: Option<u32>,
+    pub headroom: f64,
+    pub ingest: Vec<Replicas>,
+    pub store: Option<StoreLoad>,
+    pub query: Option<QuerySizing>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Report {
+    pub machine: String,
+    pub command: String,
+    pub slo: Bounds,
+    pub scenario: Scenario,
+    pub reactions_per_request: usize,
+    pub read_mix: String,
+    pub step_duration_s: f64,
+    pub profiles: Vec<ProfileReport>,
+    pub sizing: Option<Sizing>,
+}
+
+pub fn run(args: CapacityArgs) -> Result<()> {
+    if !matches!(
+        args.scenario,
+        Scenario::IngestSingle | Scenario::IngestBatch
+    ) {
+        bail!(
+            "--scenario must be ingest-single or ingest-batch; query is measured with --read-mix"
+        );
+    }
+    std::fs::create_dir_all(&args.report_dir)
+        .with_context(|| format!("cannot create {}", args.report_dir.display()))?;
+    let bin_dir = match &args.bin_dir {
+        Some(dir) => dir.clone(),
+        None => stack::default_bin_dir()?,
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the Tokio runtime")?;
+
+    let mut profiles = Vec::new();
+    for &profile in &args.profiles {
+        profiles.push(measure_profile(&runtime, profile, &args, &bin_dir)?);
+    }
+
+    let report = Report {
+        machine: crate::machine::describe(),
+        command: std::env::args().collect::<Vec<_>>().join(" "),
+        slo: args.slo.bounds(),
+        scenario: args.scenario,
+        reactions_per_request: reactions_per_request(&args),
+        read_mix: args.requests.read_mix.to_string(),
+        step_duration_s: args.step_duration.as_secs_f64(),
+        sizing: sizing(&args, &profiles),
+        profiles,
+    };
+    report::write(&args.report_dir, &report)?;
+    plot::draw(&args.report_dir, &report)?;
+    print!("{}", report::summary(&report));
+    Ok(())
+}
+
+fn reactions_per_request(args: &CapacityArgs) -> usize {
+    match args.scenario {
+        Scenario::IngestBatch => args.requests.batch_size,
+        _ => 1,
+    }
+}
+
+/// Starts a stack confined to `profile`, searches ingest's and query's maximum, and runs
+/// ingest at its maximum for `--hold`.
+fn measure_profile(
+    runtime: &tokio::runtime::Runtime,
+    profile: Profile,
+    args: &CapacityArgs,
+    bin_dir: &Path,
+) -> Result<ProfileReport> {
+    tracing::info!(%profile, "measuring a profile");
+    let ingest_confinement = Confinement::create(profile, args.confine)?;
+    let query_confinement = Confinement::create(profile, args.confine)?;
+    let confinement = ingest_confinement.describe();
+    let quota_cores = ingest_confinement.quota_cores(profile);
+    let mut ingest_args = ingest_confinement.ingest_flags(profile);
+    ingest_args.extend(args.ingest_arg.iter().cloned());
+    let stack = Stack::start(
+        bin_dir,
+        StackOptions {
+            ingest_args,
+            ingest_confinement: Some(ingest_confinement),
+            query_confinement: Some(query_confinement),
+            ceiling: false,
+        },
+    )?;
+    let targets = stack.targets();
+
+    let ingest_searcher = searcher(runtime, Role::Ingest, args, &stack, &targets)?;
+    let ingest = ingest_searcher.search(&args.steps, args.refine)?;
+    let hold = hold(&ingest_searcher, &ingest, args)?;
+    let ingest = service_report(ingest, Role::Ingest, quota_cores);
+
+    let query = if args.no_query {
+        None
+    } else {
+        crate::maxrps::seed(&targets.ingest_url)?;
+        let query_searcher = searcher(runtime, Role::Query, args, &stack, &targets)?;
+        let search = query_searcher.search(&args.query_steps, args.refine)?;
+        Some(service_report(search, Role::Query, quota_cores))
+    };
+
+    let oom_kills = [&stack.ingest_confinement, &stack.query_confinement]
+        .into_iter()
+        .flatten()
+        .map(Confinement::oom_kills)
+        .sum();
+    Ok(ProfileReport {
+        profile,
+        name: profile.to_string(),
+        confinement,
+        quota_cores,
+        ingest,
+        query,
+        hold,
+        oom_kills,
+    })
+}
+
+fn searcher<'a>(
+    runtime: &'a tokio::runtime::Runtime,
+    role: Role,
+    args: &CapacityArgs,
+    stack: &'a Stack,
+    targets: &Targets,
+) -> Result<Searcher<'a>> {
+    let (scenario, url, confinement) = match role {
+        Role::Ingest => (
+            args.scenario,
+            &targets.ingest_url,
+            &stack.ingest_confinement,
+        ),
+        Role::Query => (
+            Scenario::Query,
+            &targets.query_url,
+            &stack.query_confinement,
+        ),
+    };
+    let processes = [role.name(), "influxd"]
+        .into_iter()
+        .filter_map(|name| targets.pid(name).map(|pid| (name.to_owned(), pid)))
+        .collect();
+    Ok(Searcher {
+        runtime,
+        role,
+        scenario,
+        workload: Arc::new(Workload {
+            ingest_url: targets.ingest_url.clone(),
+            query_url: targets.query_url.clone(),
+            population: Population::default(),
+            batch_size: args.requests.batch_size,
+            timestamps: true,
+            write_weight: 1,
+            read_weight: 1,
+            read_mix: args.requests.read_mix,
+            recorder: Arc::new(Recorder::default()),
+        }),
+        config: StepConfig {
+            warmup: args.step_warmup,
+            duration: args.step_duration,
+            request_timeout: REQUEST_TIMEOUT,
+            deadline: None,
+        },
+        bounds: args.slo.bounds(),
+        processes,
+        confinement: confinement
+            .as_ref()
+            .context("the service is not confined")?,
+        service_url: url.clone(),
+        client: reqwest::blocking::Client::builder()
+            .timeout(REQUEST_TIMEOUT)
+            .build()?,
+    })
+}
+
+/// Runs ingest at the target rate of its highest sustained step for `--hold`.
+fn hold(searcher: &Searcher, search: &Search, args: &CapacityArgs) -> Result<Option<Hold>> {
+    let Some(rate) = search.max_target_rps.filter(|_| !args.hold.is_zero()) else {
+        return Ok(None);
+    };
+    tracing::info!(target_rps = rate, duration = ?args.hold, "holding the maximum");
+    let config = StepConfig {
+        duration: args.hold,
+        ..searcher.config
+    };
+    let step = searcher.measure_with(rate, config)?;
+    Ok(Some(Hold {
+        duration_s: args.hold.as_secs_f64(),
+        held: step.sustained(),
+        step,
+    }))
+}
+
+fn service_report(search: Search, role: Role, quota_cores: f64) -> ServiceReport {
+    let limited_by = limit::explain(&search, role, quota_cores);
+    let at_max = search.step_at(search.max_target_rps).cloned();
+    let peak = |reading: fn(&Step) -> Option<f64>| {
+        search.steps.iter().filter_map(reading).reduce(f64::max)
+    };
+    let peak_rss_mb = peak(|step| step.peak_rss_mb);
+    let peak_cgroup_mb = peak(|step| step.peak_cgroup_mb);
+    ServiceReport {
+        search,
+        at_max,
+        peak_rss_mb,
+        peak_cgroup_mb,
+        limited_by,
+    }
+}
+
+/// Sizes replicas for `--target-rps` and `--query-target-rps`, when given.
+fn sizing(args: &CapacityArgs, profiles: &[ProfileReport]) -> Option<Sizing> {
+    if args.target_rps.is_none() && args.query_target_rps.is_none() {
+        return None;
+    }
+    let measured = |service: &dyn Fn(&ProfileReport) -> Option<&ServiceReport>| -> Vec<Measured> {
+        profiles
+            .iter()
+            .map(|profile| Measured {
+                profile: profile.name.clone(),
+                max_rps: service(profile).and_then(|report| report.search.max_rps),
+            })
+            .collect()
+    };
+
+    let ingest = args.target_rps.map_or_else(Vec::new, |target| {
+        replicas::replicas(target, args.headroom, &measured(&|p| Some(&p.ingest)))
+    });
+    let store = args.target_rps.map(|target| {
+        replicas::store_load(target, reactions_per_request(args), influxd_cost(profiles))
+    });
+    let query = args.query_target_rps.map(|target| {
+        let hit_ratio = profiles
+            .iter()
+            .filter_map(|p| p.query.as_ref()?.at_max.as_ref()?.cache_hit_ratio)
+            .next();
+        let queries = profiles
+            .iter()
+            .any(|p| p.query.is_some())
+            .then(|| replicas::store_queries(target, hit_ratio));
+        QuerySizing {
+            target_rps: target,
+            replicas: replicas::replicas(target, args.headroom, &measured(&|p| p.query.as_ref())),
+            store_queries_per_s: queries.as_ref().map(|(rate, _)| *rate),
+            arithmetic: queries.map(|(_, text)| text),
+        }
+    });
+    Some(Sizing {
+        target_rps: args.target_rps,
+        headroom: args.headroom,
+        ingest,
+        store,
+        query,
+    })
+}
+
+/// Returns influxd's CPU per stored reaction at the highest sustained ingest step, taking the
+/// largest over the profiles to stay on the safe side.
+fn influxd_cost(profiles: &[ProfileReport]) -> Option<f64> {
+    profiles
+        .iter()
+        .filter_map(|profile| profile.ingest.at_max.as_ref())
+        .flat_map(|step| step.result.processes.iter())
+        .filter(|process| process.process == "influxd")
+        .filter_map(|process| process.us_per_reaction)
+        .reduce(f64::max)
+}
