@@ -5,10 +5,10 @@
 //! An entry is fresh for the TTL. After that it is stale: the first request to see it starts
 //! one refresh in a background task, and every request, that one included, gets the stale
 //! summary until the refresh replaces it. So once an entry is filled, readers wait on the store
-//! for it only when no refresh has succeeded within the maximum staleness. An entry older than the TTL plus the maximum staleness is not served, and
-//! requests wait for a new store query as on the first fill. A cached summary is therefore up
-//! to the TTL plus one refresh old, and at most the TTL plus the maximum staleness, on top of
-//! ingest's flush interval.
+//! for it only when no refresh has succeeded within the maximum staleness. An entry older than
+//! the TTL plus the maximum staleness is not served, and requests wait for a new store query as
+//! on the first fill. A cached summary is therefore up to the TTL plus one refresh old, and at
+//! most the TTL plus the maximum staleness, on top of ingest's flush interval.
 //!
 //! Errors are never cached: a failed first fill leaves no entry, and a failed refresh leaves
 //! the stale entry for the next request to refresh again. The number of entries is bounded:
