@@ -31,6 +31,11 @@ pub struct Args {
     #[arg(long, env = "QUERY_CACHE_TTL", default_value = "1s", value_parser = humantime_duration)]
     pub cache_ttl: Duration,
 
+    /// How long past the TTL a cached summary is still served while one background query
+    /// refreshes it. With 0s, requests wait for the store once the TTL has passed.
+    #[arg(long, env = "QUERY_CACHE_MAX_STALE", default_value = "10s", value_parser = humantime_duration)]
+    pub cache_max_stale: Duration,
+
     /// Most summaries the cache holds.
     #[arg(long, env = "QUERY_CACHE_ENTRIES", default_value = "10000")]
     pub cache_entries: NonZeroUsize,
@@ -52,6 +57,7 @@ pub struct Config {
     pub request_timeout: Duration,
     pub header_read_timeout: Duration,
     pub cache_ttl: Duration,
+    pub cache_max_stale: Duration,
     pub cache_entries: usize,
 }
 
@@ -63,6 +69,7 @@ impl Args {
             request_timeout: self.request_timeout,
             header_read_timeout: self.header_read_timeout,
             cache_ttl: self.cache_ttl,
+            cache_max_stale: self.cache_max_stale,
             cache_entries: self.cache_entries.get(),
         })
     }

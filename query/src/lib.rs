@@ -37,7 +37,11 @@ pub async fn serve(
     let exporter = metrics::install().map_err(|error| anyhow::anyhow!(error))?;
     let state = AppState {
         store: Store::open(&config.store, config.max_concurrent_queries)?,
-        cache: SummaryCache::new(config.cache_ttl, config.cache_entries),
+        cache: SummaryCache::new(
+            config.cache_ttl,
+            config.cache_max_stale,
+            config.cache_entries,
+        ),
         exporter,
     };
     let app = routes::router(Arc::new(state), config.request_timeout);

@@ -7,6 +7,7 @@ pub const STORE_QUERY_DURATION: &str = "query_store_query_duration_seconds";
 pub const STORE_ERRORS: &str = "query_store_errors_total";
 pub const CACHE_HITS: &str = "query_cache_hits_total";
 pub const CACHE_MISSES: &str = "query_cache_misses_total";
+pub const CACHE_REFRESHES: &str = "query_cache_refreshes_total";
 pub const READY: &str = "query_ready";
 
 pub const HTTP: HttpMetricNames = HttpMetricNames {
@@ -34,12 +35,17 @@ pub fn install() -> Result<Exporter, String> {
     describe_counter!(
         CACHE_HITS,
         Unit::Count,
-        "Summary requests answered from the cache or by a query already running."
+        "Summary requests answered from the cache, fresh or stale, or by a query already running."
     );
     describe_counter!(
         CACHE_MISSES,
         Unit::Count,
         "Summary requests that ran a store query."
+    );
+    describe_counter!(
+        CACHE_REFRESHES,
+        Unit::Count,
+        "Store queries started in the background to refresh a stale cached summary."
     );
     describe_gauge!(
         READY,
@@ -60,6 +66,7 @@ pub fn install() -> Result<Exporter, String> {
     // Series whose labels are known in advance start at 0, so that rate() sees the first event.
     metrics::counter!(CACHE_HITS).absolute(0);
     metrics::counter!(CACHE_MISSES).absolute(0);
+    metrics::counter!(CACHE_REFRESHES).absolute(0);
     for kind in ["unavailable", "error"] {
         metrics::counter!(STORE_ERRORS, "kind" => kind).absolute(0);
     }

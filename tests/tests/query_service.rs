@@ -1,14 +1,17 @@
 //! The query service's handling of store failures, its cache, and its parameter checks.
 
 use std::thread;
+use std::time::Duration;
 
 use reactions_tests::app::{StoredCount, TestApp};
-use reactions_tests::{StoreKind, on_both_stores};
+use reactions_tests::{StoreKind, on_both_stores, wait_until};
 use serde_json::{Value, json};
 
 on_both_stores!(
     unknown_parameters_are_rejected,
-    bulk_request_with_one_timestamp_is_kept
+    bulk_request_with_one_timestamp_is_kept,
+    stale_summary_served_during_refresh,
+    zero_max_stale_reads_after_ttl
 );
 
 fn like(user: &str, article: &str) -> Value {
@@ -111,4 +114,56 @@ fn bulk_request_with_one_timestamp_is_kept(kind: StoreKind) {
     let summary = app.user_summary("importer");
     assert_eq!(summary["reactions"]["like"], 3000, "{summary}");
     assert_eq!(summary["articles"]["like"], 3000, "{summary}");
+}
+
+/// Returns the likes in an article's summary.
+fn likes_of(app: &TestApp, article: &str) -> u64 {
+    let summary = app.article_summary(article);
+    summary["reactions"]["like"]
+        .as_u64()
+        .unwrap_or_else(|| panic!("no like count in {summary}"))
+}
+
+/// Starts an app with a 1 s cache TTL and `max_stale`, caches the summary of article "hot" with
+/// one like, stores a second like, and waits past the TTL.
+fn app_past_ttl(kind: StoreKind, max_stale: &str) -> TestApp {
+    let query_args = ["--cache-ttl", "1s", "--cache-max-stale", max_stale];
+    let app = TestApp::start_with_args(kind, &[], &query_args);
+    assert_eq!(app.post(&like("u-1", "hot")).status, 202);
+    assert_eq!(app.wait_for_stored(1), StoredCount::both(1));
+    assert_eq!(likes_of(&app, "hot"), 1);
+
+    assert_eq!(app.post(&like("u-2", "hot")).status, 202);
+    assert_eq!(app.wait_for_stored(2), StoredCount::both(2));
+    thread::sleep(Duration::from_millis(1500));
+    app
+}
+
+/// Past the TTL, a summary read returns the cached summary while a background query refreshes
+/// it, and a later read returns the refreshed one.
+fn stale_summary_served_during_refresh(kind: StoreKind) {
+    // The maximum staleness is far longer than any wait here, so the entry stays servable.
+    let app = app_past_ttl(kind, "10m");
+    assert_eq!(
+        likes_of(&app, "hot"),
+        1,
+        "the first read past the TTL returns the cached summary"
+    );
+
+    let mut last = 0;
+    let refreshed = wait_until(Duration::from_secs(60), || {
+        last = likes_of(&app, "hot");
+        last == 2
+    });
+    assert!(refreshed, "the summary still has {last} likes");
+    let refreshes = app.metric(&app.query, "query_cache_refreshes_total", "");
+    assert!(refreshes >= 1.0, "{refreshes} refreshes");
+}
+
+/// With no staleness allowed, the first read past the TTL waits for the store.
+fn zero_max_stale_reads_after_ttl(kind: StoreKind) {
+    let app = app_past_ttl(kind, "0s");
+    assert_eq!(likes_of(&app, "hot"), 2);
+    let refreshes = app.metric(&app.query, "query_cache_refreshes_total", "");
+    assert_eq!(refreshes, 0.0);
 }

@@ -62,12 +62,13 @@ pub async fn summary(
 ) -> Result<Summary, QueryError> {
     check_names(query, SUMMARY_PARAMETERS)?;
     let range = params::time_range(query)?;
-    let store = &state.store;
+    // The fetch owns a handle on the store, because a refresh outlives the request.
+    let store = state.store.clone();
     let key = (subject, range);
     let fetch_key = key.clone();
     state
         .cache
-        .get_or_fetch(key, || async move {
+        .get_or_fetch(key, move || async move {
             store.summary(&fetch_key.0, fetch_key.1).await
         })
         .await
