@@ -192,7 +192,7 @@ fn capacity_sizes_replicas_for_each_profile_in_a_cgroup() {
             ingest[0]
         );
         served_steps(profile, "query");
-        assert_eq!(profile["hold"]["duration_s"], 2.0, "{profile}");
+        assert_eq!(profile["holds"][0]["duration_s"], 2.0, "{profile}");
         assert_eq!(profile["oom_kills"], 0, "{profile}");
     }
 

@@ -44,7 +44,10 @@ pub struct ServiceReport {
     pub limited_by: Vec<String>,
 }
 
-/// A run of one confined ingest at its maximum for `--hold`.
+/// Sustained steps, from the highest down, that a hold tries before it gives up.
+const MAX_HOLDS: usize = 3;
+
+/// A run of one confined ingest at one rate for `--hold`.
 #[derive(Debug, Serialize)]
 pub struct Hold {
     pub duration_s: f64,
@@ -62,7 +65,9 @@ pub struct ProfileReport {
     pub quota_cores: f64,
     pub ingest: ServiceReport,
     pub query: Option<ServiceReport>,
-    pub hold: Option<Hold>,
+    /// Holds from the highest sustained rate down, until one met the SLO; the maximum
+    /// reported for ingest is the rate that held.
+    pub holds: Vec<Hold>,
     /// Processes the kernel's OOM killer ended in the services' cgroups.
     pub oom_kills: Option<u64>,
 }
@@ -173,9 +178,13 @@ fn measure_profile(
     let targets = stack.targets();
 
     let ingest_searcher = searcher(runtime, Role::Ingest, args, &stack, &targets)?;
-    let ingest = ingest_searcher.search(&args.steps, args.refine)?;
-    let hold = hold(&ingest_searcher, &ingest, args)?;
-    let ingest = service_report(ingest, Role::Ingest, quota_cores);
+    let mut ingest = ingest_searcher.search(&args.steps, args.refine)?;
+    let holds = hold(&ingest_searcher, &ingest, args)?;
+    let missed = lower_to_held(&mut ingest, &holds);
+    let mut ingest = service_report(ingest, Role::Ingest, quota_cores);
+    if let Some(missed) = missed {
+        ingest.limited_by.insert(0, missed);
+    }
 
     let query = if args.no_query {
         None
@@ -198,7 +207,7 @@ fn measure_profile(
         quota_cores,
         ingest,
         query,
-        hold,
+        holds,
         oom_kills,
     })
 }
@@ -259,22 +268,62 @@ fn searcher<'a>(
     })
 }
 
-/// Runs ingest at the target rate of its highest sustained step for `--hold`.
-fn hold(searcher: &Searcher, search: &Search, args: &CapacityArgs) -> Result<Option<Hold>> {
-    let Some(rate) = search.max_target_rps.filter(|_| !args.hold.is_zero()) else {
-        return Ok(None);
-    };
-    tracing::info!(target_rps = rate, duration = ?args.hold, "holding the maximum");
+/// Runs ingest for `--hold` at the target rate of its highest sustained step, and when that
+/// misses the SLO, at the next lower sustained step, up to `MAX_HOLDS` runs.
+fn hold(searcher: &Searcher, search: &Search, args: &CapacityArgs) -> Result<Vec<Hold>> {
+    if args.hold.is_zero() {
+        return Ok(Vec::new());
+    }
+    let mut rates: Vec<u32> = search
+        .steps
+        .iter()
+        .filter(|step| step.sustained())
+        .map(|step| step.result.target_rps)
+        .filter(|rate| search.max_target_rps.is_some_and(|max| *rate <= max))
+        .collect();
+    rates.sort_unstable_by(|a, b| b.cmp(a));
+
     let config = StepConfig {
         duration: args.hold,
         ..searcher.config
     };
-    let step = searcher.measure_with(rate, config)?;
-    Ok(Some(Hold {
-        duration_s: args.hold.as_secs_f64(),
-        held: step.sustained(),
-        step,
-    }))
+    let mut holds = Vec::new();
+    for rate in rates.into_iter().take(MAX_HOLDS) {
+        tracing::info!(target_rps = rate, duration = ?args.hold, "holding a sustained rate");
+        let step = searcher.measure_with(rate, config)?;
+        let held = step.sustained();
+        holds.push(Hold {
+            duration_s: args.hold.as_secs_f64(),
+            held,
+            step,
+        });
+        if held {
+            break;
+        }
+    }
+    Ok(holds)
+}
+
+/// Lowers the search's maximum to the rate that held, and returns why when it had to.
+fn lower_to_held(search: &mut Search, holds: &[Hold]) -> Option<String> {
+    let first = holds.first().filter(|hold| !hold.held)?;
+    let reason = format!(
+        "a {} s hold at {} requests/s missed the SLO ({})",
+        first.duration_s,
+        first.step.result.target_rps,
+        first
+            .step
+            .result
+            .failed_because
+            .as_deref()
+            .unwrap_or("no reason recorded"),
+    );
+    let held = holds.iter().find(|hold| hold.held);
+    search.max_target_rps = held.map(|hold| hold.step.result.target_rps);
+    search.max_rps = search
+        .step_at(search.max_target_rps)
+        .map(|step| step.result.achieved_rps.round() as u32);
+    Some(reason)
 }
 
 fn service_report(search: Search, role: Role, quota_cores: f64) -> ServiceReport {
@@ -350,4 +399,55 @@ fn influxd_cost(profiles: &[ProfileReport]) -> Option<f64> {
         .filter(|process| process.process == "influxd")
         .filter_map(|process| process.us_per_reaction)
         .reduce(f64::max)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use search::fixtures::step;
+
+    fn search() -> Search {
+        Search {
+            steps: vec![
+                step(250, 0.1, 0, 2.0),
+                step(500, 0.2, 0, 2.0),
+                step(1000, 0.5, 0, 9.0),
+            ],
+            max_rps: Some(500),
+            max_target_rps: Some(500),
+            first_failed_target_rps: Some(1000),
+        }
+    }
+
+    fn hold(target_rps: u32, held: bool) -> Hold {
+        Hold {
+            duration_s: 120.0,
+            step: step(target_rps, 0.2, 0, 2.0),
+            held,
+        }
+    }
+
+    #[test]
+    fn lower_to_held_keeps_a_held_maximum() {
+        let mut search = search();
+        assert_eq!(lower_to_held(&mut search, &[hold(500, true)]), None);
+        assert_eq!(search.max_target_rps, Some(500));
+    }
+
+    #[test]
+    fn lower_to_held_steps_down_after_a_miss() {
+        let mut search = search();
+        let reason = lower_to_held(&mut search, &[hold(500, false), hold(250, true)]);
+        assert!(reason.is_some_and(|why| why.contains("hold at 500")));
+        assert_eq!(search.max_target_rps, Some(250));
+        assert_eq!(search.max_rps, Some(250));
+    }
+
+    #[test]
+    fn lower_to_held_leaves_no_maximum_when_nothing_held() {
+        let mut search = search();
+        lower_to_held(&mut search, &[hold(500, false), hold(250, false)]);
+        assert_eq!(search.max_target_rps, None);
+        assert_eq!(search.max_rps, None);
+    }
 }

@@ -38,7 +38,7 @@ pub fn summary(report: &Report) -> String {
                 limited_text(service)
             );
         }
-        if let Some(hold) = &profile.hold {
+        for hold in &profile.holds {
             let _ = writeln!(text, "{} hold: {}", profile.name, hold_text(hold));
         }
     }
@@ -78,8 +78,8 @@ fn markdown(report: &Report) -> String {
         }
     }
     text.push('\n');
-    for profile in report.profiles.iter().filter(|p| p.hold.is_some()) {
-        if let Some(hold) = &profile.hold {
+    for profile in &report.profiles {
+        for hold in &profile.holds {
             let _ = writeln!(text, "- {} ingest hold: {}", profile.name, hold_text(hold));
         }
     }
@@ -175,9 +175,10 @@ fn profile_section(text: &mut String, profile: &ProfileReport) {
     );
     text.push_str("### ingest\n\n");
     steps_table(text, &profile.ingest.search.steps);
-    if let Some(hold) = &profile.hold {
+    if !profile.holds.is_empty() {
         text.push_str("\n### ingest held at its maximum\n\n");
-        steps_table(text, std::slice::from_ref(&hold.step));
+        let steps: Vec<Step> = profile.holds.iter().map(|hold| hold.step.clone()).collect();
+        steps_table(text, &steps);
     }
     if let Some(query) = &profile.query {
         text.push_str("\n### query\n\n");

@@ -270,3 +270,44 @@ impl Searcher<'_> {
         (store_ms, buffer_fill, cache_hits)
     }
 }
+
+/// Steps for the unit tests of the report's logic.
+#[cfg(test)]
+pub mod fixtures {
+    use super::Step;
+    use crate::plan::StepResult;
+    use crate::recorder::OutcomeCounts;
+
+    /// Returns a step at `target_rps`, which misses the SLO from 1,000 requests/s up.
+    pub fn step(target_rps: u32, cores: f64, backpressure: u64, store_ms: f64) -> Step {
+        let failed = target_rps >= 1000;
+        Step {
+            result: StepResult {
+                target_rps,
+                achieved_rps: target_rps as f64,
+                reactions_per_s: target_rps as f64,
+                counts: OutcomeCounts {
+                    success: 10_000,
+                    backpressure,
+                    ..OutcomeCounts::default()
+                },
+                p50_ms: Some(1.0),
+                p99_ms: Some(if failed { 500.0 } else { 5.0 }),
+                users: 50,
+                busy_users: 1.0,
+                processes: Vec::new(),
+                generator_cores: 0.3,
+                machine_busy: 0.5,
+                generator_saturated: false,
+                failed_because: failed.then(|| "p99 500.0 ms is over 200 ms".to_owned()),
+            },
+            service_cores: Some(cores),
+            throttled_fraction: Some(0.0),
+            store_ms: Some(store_ms),
+            buffer_fill: Some(0.0),
+            cache_hit_ratio: None,
+            peak_rss_mb: Some(30.0),
+            peak_cgroup_mb: Some(20.0),
+        }
+    }
+}
