@@ -444,7 +444,7 @@ mod tests {
     }
 
     #[test]
-    fn lower_to_held_leaves_no_maximum_when_nothing_held() {
+    fn lower_to_held_without_a_held_rate() {
         let mut search = search();
         lower_to_held(&mut search, &[hold(500, false), hold(250, false)]);
         assert_eq!(search.max_target_rps, None);

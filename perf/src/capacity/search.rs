@@ -30,7 +30,7 @@ impl Role {
     }
 }
 
-/// One step with what the service's cgroup and metrics said about it.
+/// One step with the readings of the service's cgroup and metrics.
 #[derive(Clone, Debug, Serialize)]
 pub struct Step {
     #[serde(flatten)]
@@ -41,9 +41,9 @@ pub struct Step {
     pub throttled_fraction: Option<f64>,
     /// Mean duration of a store write (ingest) or store query (query) during the step.
     pub store_ms: Option<f64>,
-    /// How full ingest's buffer was at the end of the step, by reactions or bytes.
+    /// Fill of ingest's buffer at the end of the step, by reactions or bytes, the fuller.
     pub buffer_fill: Option<f64>,
-    /// Fraction of the requests that the summary cache answered.
+    /// Fraction of the requests served from the summary cache.
     pub cache_hit_ratio: Option<f64>,
     /// Highest resident set size of the service since it started (VmHWM).
     pub peak_rss_mb: Option<f64>,
@@ -94,7 +94,7 @@ pub struct Searcher<'a> {
     pub client: reqwest::blocking::Client,
 }
 
-/// What the service reported before or after a step.
+/// Readings of the service before or after a step.
 struct Reading {
     scrape: Option<Scrape>,
     throttling: Option<reactions_tests::cgroup::Throttling>,
