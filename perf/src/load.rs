@@ -9,6 +9,11 @@ use goose::config::GooseConfiguration;
 
 use crate::scenarios::{self, Scenario, Workload};
 
+const MIN_USERS: usize = 8;
+/// More idle users would only cost the generator CPU: at the rates this machine reaches, the
+/// services answer well within the budget.
+const MAX_USERS: usize = 512;
+
 /// The shape of one attack.
 #[derive(Clone, Copy, Debug)]
 pub struct Attack {
@@ -18,14 +23,18 @@ pub struct Attack {
     pub run_time: Duration,
     /// Maximum wait for one response. A request that takes longer is a transport failure.
     pub request_timeout: Duration,
+    /// Mean latency the users must be able to absorb while keeping the rate: the SLO's p99
+    /// bound in a plan.
+    pub latency_budget: Duration,
 }
 
 impl Attack {
-    /// Users (concurrent connections) for the rate: enough to keep the rate with a mean latency
-    /// of 50 ms. Goose users are closed-loop, so a slower server gets fewer requests than
-    /// `rate`, and the step counts that as not sustained.
+    /// Users (concurrent connections) for the rate: by Little's law, enough to keep it while
+    /// every response takes the latency budget. Goose users are closed-loop, so a server slower
+    /// than that gets fewer requests than `rate`, and the step counts that as not sustained.
     pub fn users(&self) -> usize {
-        (self.rate as usize / 20).clamp(8, 512)
+        let users = (self.rate as f64 * self.latency_budget.as_secs_f64()).ceil() as usize;
+        users.clamp(MIN_USERS, MAX_USERS)
     }
 }
 
@@ -55,4 +64,30 @@ pub async fn run(scenario: Scenario, workload: Arc<Workload>, attack: Attack) ->
         .await
         .context("the Goose attack failed")?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn attack(rate: u32, budget_ms: u64) -> Attack {
+        Attack {
+            rate,
+            run_time: Duration::from_secs(1),
+            request_timeout: Duration::from_secs(10),
+            latency_budget: Duration::from_millis(budget_ms),
+        }
+    }
+
+    #[test]
+    fn users_cover_the_rate_at_the_budget() {
+        assert_eq!(attack(300, 200).users(), 60);
+        assert_eq!(attack(1000, 50).users(), 50);
+    }
+
+    #[test]
+    fn users_stay_within_bounds() {
+        assert_eq!(attack(10, 200).users(), MIN_USERS);
+        assert_eq!(attack(16_000, 200).users(), MAX_USERS);
+    }
 }

@@ -163,6 +163,7 @@ pub fn run_step(
         // extra second keeps the load on for the whole measured window.
         run_time: config.warmup + config.duration + Duration::from_secs(1),
         request_timeout: config.request_timeout,
+        latency_budget: Duration::from_secs_f64(bounds.p99_ms / 1000.0),
     };
     let mut watched = processes.to_vec();
     watched.push(("generator".to_owned(), std::process::id()));

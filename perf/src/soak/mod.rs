@@ -25,6 +25,8 @@ use report::{CsvWriter, Summary};
 use sample::{Sampler, SamplingThread};
 
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+/// Mean latency the soak's users absorb at its rate: a healthy ingest answers well within it.
+const SOAK_LATENCY_BUDGET: Duration = Duration::from_millis(50);
 
 /// Runs the soak and returns whether every gate passed.
 pub fn run(args: SoakArgs) -> Result<bool> {
@@ -66,6 +68,7 @@ pub fn run(args: SoakArgs) -> Result<bool> {
         rate: args.rate,
         run_time: args.duration,
         request_timeout: REQUEST_TIMEOUT,
+        latency_budget: SOAK_LATENCY_BUDGET,
     };
 
     tracing::info!(rate = args.rate, duration = ?args.duration, "soak started");
