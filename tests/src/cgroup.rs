@@ -55,7 +55,9 @@ impl Cgroup {
         let v2 = std::fs::read_to_string(root.join("cgroup.subtree_control"))
             .is_ok_and(|controllers| controllers.contains("memory"));
         let version = if v2 {
-            enable_v2_cpu(root)?;
+            if limits.cpus.is_some() {
+                enable_v2_cpu(root)?;
+            }
             Version::V2 {
                 dir: root.join(&name),
             }
