@@ -181,7 +181,7 @@ fn measure_profile(
     let mut ingest = ingest_searcher.search(&args.steps, args.refine)?;
     let holds = hold(&ingest_searcher, &ingest, args)?;
     let missed = lower_to_held(&mut ingest, &holds);
-    let mut ingest = service_report(ingest, Role::Ingest, quota_cores);
+    let mut ingest = service_report(ingest, &holds, Role::Ingest, quota_cores);
     if let Some(missed) = missed {
         ingest.limited_by.insert(0, missed);
     }
@@ -192,7 +192,7 @@ fn measure_profile(
         crate::maxrps::seed(&targets.ingest_url)?;
         let query_searcher = searcher(runtime, Role::Query, args, &stack, &targets)?;
         let search = query_searcher.search(&args.query_steps, args.refine)?;
-        Some(service_report(search, Role::Query, quota_cores))
+        Some(service_report(search, &[], Role::Query, quota_cores))
     };
 
     let oom_kills = [&stack.ingest_confinement, &stack.query_confinement]
@@ -326,11 +326,18 @@ fn lower_to_held(search: &mut Search, holds: &[Hold]) -> Option<String> {
     Some(reason)
 }
 
-fn service_report(search: Search, role: Role, quota_cores: f64) -> ServiceReport {
+/// Sums up a search; the peaks take in `holds`, which ran after it.
+fn service_report(search: Search, holds: &[Hold], role: Role, quota_cores: f64) -> ServiceReport {
     let limited_by = limit::explain(&search, role, quota_cores);
     let at_max = search.step_at(search.max_target_rps).cloned();
     let peak = |reading: fn(&Step) -> Option<f64>| {
-        search.steps.iter().filter_map(reading).reduce(f64::max)
+        let held = holds.iter().map(|hold| &hold.step);
+        search
+            .steps
+            .iter()
+            .chain(held)
+            .filter_map(reading)
+            .reduce(f64::max)
     };
     let peak_rss_mb = peak(|step| step.peak_rss_mb);
     let peak_cgroup_mb = peak(|step| step.peak_cgroup_mb);

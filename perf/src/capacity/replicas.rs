@@ -76,7 +76,7 @@ pub fn store_load(
     let points_per_s = reactions_per_s * POINTS_PER_REACTION;
     let mut arithmetic = vec![
         format!(
-            "{target_rps} requests/s × {reactions_per_request} reactions = {reactions_per_s:.0} reactions/s"
+            "{target_rps} requests/s × {reactions_per_request} per request = {reactions_per_s:.0} reactions/s"
         ),
         format!(
             "{reactions_per_s:.0} reactions/s × {POINTS_PER_REACTION} points = {points_per_s:.0} points/s written to InfluxDB"

@@ -170,7 +170,7 @@ fn replicas_table(text: &mut String, rows: &[super::Replicas]) {
 fn profile_section(text: &mut String, profile: &ProfileReport) {
     let _ = writeln!(
         text,
-        "## {}\n\nConfined by {}; {} cores usable.\n",
+        "## {}\n\nConfined by {}. Cores usable: {}.\n",
         profile.name, profile.confinement, profile.quota_cores
     );
     text.push_str("### ingest\n\n");
