@@ -202,9 +202,9 @@ pub struct CapacityArgs {
     /// How to confine ingest and query to a profile.
     #[arg(long, value_enum, default_value = "auto")]
     pub confine: Method,
-    /// The ingest load: `ingest-single` or `ingest-batch` (`--batch-size` reactions per POST).
+    /// The ingest load.
     #[arg(long, value_enum, default_value = "ingest-single")]
-    pub scenario: Scenario,
+    pub scenario: IngestScenario,
     #[command(flatten)]
     pub requests: RequestArgs,
     /// Measures ingest only.
@@ -257,6 +257,24 @@ pub struct CapacityArgs {
     /// Directory for capacity.md, capacity.json and the plots (created if missing).
     #[arg(long)]
     pub report_dir: PathBuf,
+}
+
+/// The scenarios that load ingest alone.
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+pub enum IngestScenario {
+    /// One reaction per POST.
+    IngestSingle,
+    /// Arrays of `--batch-size` reactions per POST.
+    IngestBatch,
+}
+
+impl From<IngestScenario> for Scenario {
+    fn from(scenario: IngestScenario) -> Scenario {
+        match scenario {
+            IngestScenario::IngestSingle => Scenario::IngestSingle,
+            IngestScenario::IngestBatch => Scenario::IngestBatch,
+        }
+    }
 }
 
 /// Parses `30%` or `30` as 0.3.

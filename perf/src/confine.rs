@@ -17,7 +17,9 @@ use crate::capacity::profile::Profile;
 pub enum Method {
     /// A cgroup when one can be created, else taskset.
     Auto,
+    /// A cgroup with the CPU quota and memory limit, or an error.
     Cgroup,
+    /// Whole cores pinned with taskset, without a memory limit.
     Taskset,
 }
 
