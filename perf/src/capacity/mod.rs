@@ -1,6 +1,7 @@
 //! `perf capacity`: runs the max-RPS plan against ingest and query confined to each resource
 //! profile, finds the highest rate that meets the SLO, names what limited it, optionally runs
-//! that rate for longer, and sizes replicas for a target. Writes capacity.md, capacity.json and plots.
+//! that rate for longer, and sizes replicas for a target. Writes capacity.md, capacity.json and
+//! plots.
 
 mod limit;
 mod plot;

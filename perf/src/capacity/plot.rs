@@ -99,11 +99,11 @@ fn draw_service(
     chart
         .draw_series(LineSeries::new(
             [(0.0, slo_ms), (x_max * 1.05, slo_ms)],
-            RED.stroke_width(1),
+            BLACK.stroke_width(2),
         ))
         .map_err(plot_error)?
         .label(format!("SLO p99 {slo_ms} ms"))
-        .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], RED));
+        .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], BLACK.stroke_width(2)));
     for (index, (name, points)) in lines.iter().enumerate() {
         // The two percentiles of a profile share a colour; p50 is the thinner line.
         let color = Palette99::pick(index / 2).to_rgba();
@@ -115,7 +115,9 @@ fn draw_service(
             ))
             .map_err(plot_error)?
             .label(name.as_str())
-            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color));
+            .legend(move |(x, y)| {
+                PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(width))
+            });
         chart
             .draw_series(
                 points
