@@ -7,12 +7,13 @@ cd "$(dirname "$0")/.."
 
 cargo build --release --locked --bins -p ingest -p query
 
+bin_dir="${CARGO_TARGET_DIR:-target}/release"
 ingest_listen="${INGEST_LISTEN:-127.0.0.1:8080}"
 query_listen="${QUERY_LISTEN:-127.0.0.1:8081}"
 
-./target/release/ingest --listen "$ingest_listen" "$@" &
+"$bin_dir/ingest" --listen "$ingest_listen" "$@" &
 ingest_pid=$!
-./target/release/query --listen "$query_listen" "$@" &
+"$bin_dir/query" --listen "$query_listen" "$@" &
 query_pid=$!
 
 stop() {

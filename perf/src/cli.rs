@@ -92,10 +92,11 @@ pub struct RequestArgs {
 #[derive(Debug, Args)]
 pub struct SloArgs {
     /// Highest p99 latency, in milliseconds, that a sustainable step may have.
-    #[arg(long, default_value_t = 200.0)]
+    #[arg(long, default_value_t = 200.0, value_parser = parse_positive_ms)]
     pub p99_ms: f64,
-    /// Highest failure rate (failed / all requests, 503 included) of a sustainable step.
-    #[arg(long, default_value_t = 0.001)]
+    /// Highest failure rate (failed / all requests, 503 included) of a sustainable step: a
+    /// fraction such as 0.001, or a percentage such as 0.1%.
+    #[arg(long, default_value = "0.001", value_parser = parse_fraction)]
     pub max_failure_rate: f64,
 }
 
@@ -277,16 +278,67 @@ impl From<IngestScenario> for Scenario {
     }
 }
 
-/// Parses `30%` or `30` as 0.3.
+/// Parses `30%` or `30` as 0.3. A bare number under 1 is rejected: `0.3` could mean 30%.
 fn parse_percent(text: &str) -> Result<f64, String> {
-    let number = text.trim().trim_end_matches('%');
+    let trimmed = text.trim();
+    let number = trimmed.trim_end_matches('%');
     let percent: f64 = number
         .parse()
         .map_err(|_| format!("`{text}` is not a percentage such as 30%"))?;
     if !(0.0..=1000.0).contains(&percent) {
         return Err(format!("`{text}`: give a percentage from 0% to 1000%"));
     }
+    if number == trimmed && percent > 0.0 && percent < 1.0 {
+        return Err(format!(
+            "`{text}` is ambiguous: write {:.0}% for that fraction, or {text}% for {text} percent",
+            percent * 100.0
+        ));
+    }
     Ok(percent / 100.0)
+}
+
+/// Parses a fraction from 0 to 1, given as `0.001` or as `0.1%`.
+fn parse_fraction(text: &str) -> Result<f64, String> {
+    let trimmed = text.trim();
+    let (number, scale) = match trimmed.strip_suffix('%') {
+        Some(number) => (number, 100.0),
+        None => (trimmed, 1.0),
+    };
+    let fraction = number
+        .parse::<f64>()
+        .map(|value| value / scale)
+        .map_err(|_| {
+            format!("`{text}` is not a fraction such as 0.001 or a percentage such as 0.1%")
+        })?;
+    if !(0.0..=1.0).contains(&fraction) {
+        return Err(format!(
+            "`{text}`: give a fraction from 0 to 1 (0% to 100%)"
+        ));
+    }
+    Ok(fraction)
+}
+
+/// Parses a latency bound in milliseconds, which must be positive.
+fn parse_positive_ms(text: &str) -> Result<f64, String> {
+    match text.trim().parse::<f64>() {
+        Ok(ms) if ms > 0.0 && ms.is_finite() => Ok(ms),
+        _ => Err(format!("`{text}` is not a positive number of milliseconds")),
+    }
+}
+
+/// Returns an error unless `steps` are request rates above 0 in increasing order.
+pub fn check_steps(flag: &str, steps: &[u32]) -> anyhow::Result<()> {
+    anyhow::ensure!(!steps.is_empty(), "{flag} needs at least one rate");
+    anyhow::ensure!(
+        steps[0] > 0 && steps.windows(2).all(|pair| pair[0] < pair[1]),
+        "{flag} must be rates above 0 in increasing order, as in 250,500,1000; got {}",
+        steps
+            .iter()
+            .map(u32::to_string)
+            .collect::<Vec<_>>()
+            .join(",")
+    );
+    Ok(())
 }
 
 #[cfg(test)]
@@ -297,7 +349,36 @@ mod tests {
     fn headroom_reads_with_or_without_the_percent_sign() {
         assert_eq!(parse_percent("30%"), Ok(0.3));
         assert_eq!(parse_percent("50"), Ok(0.5));
+        assert_eq!(parse_percent("0.5%"), Ok(0.005));
         assert!(parse_percent("lots").is_err());
         assert!(parse_percent("-5%").is_err());
+        assert!(parse_percent("0.3").unwrap_err().contains("30%"));
+    }
+
+    #[test]
+    fn failure_rate_reads_a_fraction_or_a_percentage() {
+        assert_eq!(parse_fraction("0.001"), Ok(0.001));
+        assert_eq!(parse_fraction("10%"), Ok(0.1));
+        assert!(parse_fraction("5").unwrap_err().contains("from 0 to 1"));
+        assert!(parse_fraction("many").is_err());
+    }
+
+    #[test]
+    fn p99_bound_must_be_positive() {
+        assert_eq!(parse_positive_ms("200"), Ok(200.0));
+        assert!(parse_positive_ms("0").is_err());
+        assert!(parse_positive_ms("-1").is_err());
+    }
+
+    #[test]
+    fn steps_must_increase_from_above_zero() {
+        assert!(check_steps("--steps", &[250, 500]).is_ok());
+        let error = check_steps("--steps", &[2000, 500])
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("2000,500"), "{error}");
+        assert!(check_steps("--steps", &[0, 500]).is_err());
+        assert!(check_steps("--steps", &[500, 500]).is_err());
+        assert!(check_steps("--steps", &[]).is_err());
     }
 }

@@ -20,6 +20,7 @@ mod soak;
 mod stack;
 mod store;
 
+use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -55,7 +56,8 @@ fn init_logs() {
         EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,goose=warn"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal());
     if std::env::var("LOG_FORMAT").as_deref() == Ok("json") {
         builder.json().flatten_event(true).init();
     } else {

@@ -37,6 +37,7 @@ struct Report {
 }
 
 pub fn run(args: MaxRpsArgs) -> Result<()> {
+    crate::cli::check_steps("--steps", &args.steps)?;
     std::fs::create_dir_all(&args.report_dir)
         .with_context(|| format!("cannot create {}", args.report_dir.display()))?;
     let (targets, _stack) = stack::resolve(&args.target)?;

@@ -23,6 +23,9 @@ const READS: [(Read, &str); 4] = [
     (Read::ArticleList, "article-list"),
 ];
 
+/// Largest weight, so that the sum of four fits in a `u32`.
+const MAX_WEIGHT: u32 = 1_000_000;
+
 /// Relative weights of the four reads; at least one is positive.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 pub struct ReadMix {
@@ -68,9 +71,16 @@ impl FromStr for ReadMix {
                 .iter()
                 .position(|(_, known)| *known == name.trim())
                 .ok_or_else(|| format!("unknown read `{name}`; the reads are {}", names()))?;
-            weights[index] = weight.trim().parse().map_err(|_| {
-                format!("the weight of `{name}` must be a whole number, not `{weight}`")
-            })?;
+            weights[index] = weight
+                .trim()
+                .parse()
+                .ok()
+                .filter(|weight| *weight <= MAX_WEIGHT)
+                .ok_or_else(|| {
+                    format!(
+                        "the weight of `{name}` must be a whole number up to {MAX_WEIGHT}, not `{weight}`"
+                    )
+                })?;
         }
         if weights.iter().all(|weight| *weight == 0) {
             return Err(format!(
@@ -130,6 +140,8 @@ mod tests {
                 .unwrap_err()
                 .contains("positive")
         );
+        let error = "user-list=4294967295".parse::<ReadMix>().unwrap_err();
+        assert!(error.contains("up to 1000000"), "{error}");
         assert!(
             "user-list"
                 .parse::<ReadMix>()

@@ -99,11 +99,14 @@ pub struct Report {
     pub reactions_per_request: usize,
     pub read_mix: String,
     pub step_duration_s: f64,
+    pub step_warmup_s: f64,
     pub profiles: Vec<ProfileReport>,
     pub sizing: Option<Sizing>,
 }
 
 pub fn run(args: CapacityArgs) -> Result<()> {
+    crate::cli::check_steps("--steps", &args.steps)?;
+    crate::cli::check_steps("--query-steps", &args.query_steps)?;
     std::fs::create_dir_all(&args.report_dir)
         .with_context(|| format!("cannot create {}", args.report_dir.display()))?;
     let bin_dir = match &args.bin_dir {
@@ -128,6 +131,7 @@ pub fn run(args: CapacityArgs) -> Result<()> {
         reactions_per_request: reactions_per_request(&args),
         read_mix: args.requests.read_mix.to_string(),
         step_duration_s: args.step_duration.as_secs_f64(),
+        step_warmup_s: args.step_warmup.as_secs_f64(),
         sizing: sizing(&args, &profiles),
         profiles,
     };
@@ -343,6 +347,20 @@ fn service_report(search: Search, holds: &[Hold], role: Role, quota_cores: f64) 
     }
 }
 
+impl ProfileReport {
+    /// Names the profile for sizing, with the cores taskset really gave when they differ.
+    fn label(&self) -> String {
+        if self.quota_cores == self.profile.cpus {
+            self.name.clone()
+        } else {
+            format!(
+                "{} (measured with {} whole cores by taskset)",
+                self.name, self.quota_cores
+            )
+        }
+    }
+}
+
 /// Sizes replicas for `--target-rps` and `--query-target-rps`, when given.
 fn sizing(args: &CapacityArgs, profiles: &[ProfileReport]) -> Option<Sizing> {
     if args.target_rps.is_none() && args.query_target_rps.is_none() {
@@ -351,9 +369,15 @@ fn sizing(args: &CapacityArgs, profiles: &[ProfileReport]) -> Option<Sizing> {
     let measured = |service: &dyn Fn(&ProfileReport) -> Option<&ServiceReport>| -> Vec<Measured> {
         profiles
             .iter()
-            .map(|profile| Measured {
-                profile: profile.name.clone(),
-                max_rps: service(profile).and_then(|report| report.search.max_rps),
+            .map(|profile| {
+                let report = service(profile);
+                Measured {
+                    profile: profile.label(),
+                    max_rps: report.and_then(|report| report.search.max_rps),
+                    lower_bound: report.is_some_and(|report| {
+                        report.search.max_rps.is_some() && report.limited_by.is_empty()
+                    }),
+                }
             })
             .collect()
     };
@@ -365,10 +389,11 @@ fn sizing(args: &CapacityArgs, profiles: &[ProfileReport]) -> Option<Sizing> {
         replicas::store_load(target, reactions_per_request(args), influxd_cost(profiles))
     });
     let query = args.query_target_rps.map(|target| {
+        // The lowest ratio of the profiles, so that the store is not undersized.
         let hit_ratio = profiles
             .iter()
             .filter_map(|p| p.query.as_ref()?.at_max.as_ref()?.cache_hit_ratio)
-            .next();
+            .reduce(f64::min);
         let queries = profiles
             .iter()
             .any(|p| p.query.is_some())

@@ -11,6 +11,8 @@ pub const POINTS_PER_REACTION: f64 = 2.0;
 pub struct Measured {
     pub profile: String,
     pub max_rps: Option<u32>,
+    /// Whether every step met the SLO, so that the true maximum is higher than `max_rps`.
+    pub lower_bound: bool,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -19,6 +21,8 @@ pub struct Replicas {
     pub max_rps: Option<u32>,
     /// `None` when the profile sustained no step.
     pub replicas: Option<u32>,
+    /// Whether `replicas` is an upper bound, from a maximum that is only a lower bound.
+    pub at_most: bool,
     pub arithmetic: String,
 }
 
@@ -32,23 +36,29 @@ pub fn replicas(target_rps: u32, headroom: f64, measured: &[Measured]) -> Vec<Re
                 Some(max) if max > 0 => {
                     let exact = needed / max as f64;
                     let count = exact.ceil().max(1.0) as u32;
+                    let bound = if profile.lower_bound {
+                        " at most, since every step met the SLO and the maximum is higher"
+                    } else {
+                        ""
+                    };
                     (
                         Some(count),
                         format!(
-                            "ceil({target_rps} × {:.2} / {max}) = ceil({exact:.2}) = {count}",
+                            "ceil({target_rps} × {:.2} / {max}) = ceil({exact:.2}) = {count}{bound}",
                             1.0 + headroom
                         ),
                     )
                 }
                 _ => (
                     None,
-                    "no step met the SLO, so this profile cannot be sized".to_owned(),
+                    "no measured rate met the SLO, so this profile cannot be sized".to_owned(),
                 ),
             };
             Replicas {
                 profile: profile.profile.clone(),
                 max_rps: profile.max_rps,
                 replicas,
+                at_most: profile.lower_bound && replicas.is_some(),
                 arithmetic,
             }
         })
@@ -104,7 +114,7 @@ pub fn store_queries(target_rps: u32, cache_hit_ratio: Option<f64>) -> (f64, Str
     (
         queries,
         format!(
-            "{target_rps} requests/s × {misses:.2} not answered by the cache = {queries:.0} store queries/s"
+            "{target_rps} requests/s × {misses:.3} not answered by the cache = {queries:.0} store queries/s"
         ),
     )
 }
@@ -117,6 +127,7 @@ mod tests {
         Measured {
             profile: "1cpu-256mb".to_owned(),
             max_rps,
+            lower_bound: false,
         }
     }
 
@@ -130,6 +141,21 @@ mod tests {
         );
         let rows = replicas(500, 0.3, &[measured(Some(1000))]);
         assert_eq!(rows[0].replicas, Some(1));
+    }
+
+    #[test]
+    fn replicas_from_a_lower_bound_are_at_most() {
+        let unbounded = Measured {
+            lower_bound: true,
+            ..measured(Some(1000))
+        };
+        let rows = replicas(2000, 0.3, &[unbounded]);
+        assert!(rows[0].at_most);
+        assert!(
+            rows[0].arithmetic.ends_with("the maximum is higher"),
+            "{}",
+            rows[0].arithmetic
+        );
     }
 
     #[test]
@@ -151,6 +177,6 @@ mod tests {
     fn cache_hits_take_queries_off_the_store() {
         let (queries, arithmetic) = store_queries(1000, Some(0.25));
         assert_eq!(queries, 750.0);
-        assert!(arithmetic.contains("0.75"), "{arithmetic}");
+        assert!(arithmetic.contains("0.750"), "{arithmetic}");
     }
 }

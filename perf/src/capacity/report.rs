@@ -43,12 +43,19 @@ pub fn summary(report: &Report) -> String {
         }
     }
     if let Some(sizing) = &report.sizing {
-        for row in sizing
-            .ingest
-            .iter()
-            .chain(sizing.query.iter().flat_map(|q| &q.replicas))
-        {
-            let _ = writeln!(text, "{}: {}", row.profile, row.arithmetic);
+        for row in &sizing.ingest {
+            let _ = writeln!(text, "ingest replicas, {}: {}", row.profile, row.arithmetic);
+        }
+        for line in sizing.store.iter().flat_map(|store| &store.arithmetic) {
+            let _ = writeln!(text, "InfluxDB: {line}");
+        }
+        if let Some(query) = &sizing.query {
+            for row in &query.replicas {
+                let _ = writeln!(text, "query replicas, {}: {}", row.profile, row.arithmetic);
+            }
+            if let Some(arithmetic) = &query.arithmetic {
+                let _ = writeln!(text, "store queries: {arithmetic}");
+            }
         }
     }
     text
@@ -60,13 +67,14 @@ fn markdown(report: &Report) -> String {
     let _ = writeln!(text, "Command: `{}`\n", report.command);
     let _ = writeln!(
         text,
-        "SLO: p99 at most {} ms and a failure rate (503 included) under {:.3}%. Ingest load: `{}`, reactions per request: {}. Query read mix: `{}`. Steps of {} s after a warm-up; the load generator and InfluxDB run outside the limits. A rate is the achieved rate of the highest step that met the SLO.\n",
+        "SLO: p99 at most {} ms and a failure rate (503 included) under {:.3}%. Ingest load: `{}`, reactions per request: {}. Query read mix: `{}`. Steps of {} s after a {} s warm-up; the load generator and InfluxDB run outside the limits. A rate is the achieved rate of the highest step that met the SLO, and of the hold when one ran. Peak RSS counts every resident page of the process; peak cgroup memory counts only the pages charged to the cgroup, which leaves out the binary's pages that other processes loaded first, and is what the limit applies to.\n",
         report.slo.p99_ms,
         report.slo.max_failure_rate * 100.0,
         report.scenario.name(),
         report.reactions_per_request,
         report.read_mix,
         report.step_duration_s,
+        report.step_warmup_s,
     );
 
     text.push_str("## Summary\n\n");
@@ -236,10 +244,12 @@ fn hold_text(hold: &Hold) -> String {
 
 fn limited_text(report: &ServiceReport) -> String {
     if report.search.max_rps.is_none() {
-        return format!(
-            "the first step already missed the SLO: {}",
-            report.limited_by.join("; ")
-        );
+        let when = if report.search.steps.iter().any(Step::sustained) {
+            "no sustained step held the SLO through the hold"
+        } else {
+            "the first step already missed the SLO"
+        };
+        return format!("{when}: {}", report.limited_by.join("; "));
     }
     if report.limited_by.is_empty() {
         "nothing yet: the highest step met the SLO, so the maximum is higher".to_owned()
