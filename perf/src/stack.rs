@@ -68,7 +68,8 @@ impl Stack {
             .context("cannot create a temporary directory")?;
         // NOTE: Influxd::start comes from the test harness. It panics, with influxd's log, when
         // InfluxDB does not start, and its influxd outlives a perf killed by SIGKILL or SIGTERM,
-        // unlike the services started here.
+        // unlike the services started here. Such a perf also leaves its empty cgroups and this
+        // temporary directory behind, since no destructor runs.
         let influxd = Influxd::start();
         let influx_url = influxd.url("");
         let store_args = vec![
