@@ -67,7 +67,7 @@ fn markdown(report: &Report) -> String {
     let _ = writeln!(text, "Command: `{}`\n", report.command);
     let _ = writeln!(
         text,
-        "SLO: p99 at most {} ms and a failure rate (503 included) under {:.3}%. Ingest load: `{}`, reactions per request: {}. Query read mix: `{}`. Steps of {} s after a {} s warm-up; the load generator and InfluxDB run outside the limits. A rate is the achieved rate of the highest step that met the SLO, and of the hold when one ran. Peak RSS counts every resident page of the process; peak cgroup memory counts only the pages charged to the cgroup, which leaves out the binary's pages that other processes loaded first, and is what the limit applies to.\n",
+        "SLO: p99 at most {} ms and a failure rate (503 included) under {:.3}%. Ingest load: `{}`, reactions per request: {}. Query read mix: `{}`. Steps of {} s after a {} s warm-up; the load generator and InfluxDB run outside the limits. A rate is the achieved rate, in the search, of the highest step that met the SLO and, when a hold ran, held it. Peak RSS counts every resident page of the process; peak cgroup memory counts only the pages charged to the cgroup, which leaves out the binary's pages that other processes loaded first, and is what the limit applies to.\n",
         report.slo.p99_ms,
         report.slo.max_failure_rate * 100.0,
         report.scenario.name(),
