@@ -19,6 +19,7 @@ mod service;
 mod soak;
 mod stack;
 mod store;
+mod svg;
 
 use std::io::IsTerminal;
 use std::process::ExitCode;

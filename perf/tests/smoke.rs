@@ -191,6 +191,12 @@ fn capacity_sizes_replicas_for_each_profile_in_a_cgroup() {
             "{}",
             ingest[0]
         );
+        // The kernel counts CFS periods only for a cgroup with a CPU quota.
+        assert!(
+            ingest[0]["throttled_fraction"].as_f64().is_some(),
+            "the CPU quota is applied: {}",
+            ingest[0]
+        );
         served_steps(profile, "query");
         assert_eq!(profile["holds"][0]["duration_s"], 2.0, "{profile}");
         assert_eq!(profile["oom_kills"], 0, "{profile}");

@@ -3,8 +3,10 @@
 
 use std::path::Path;
 
-use anyhow::{Result, anyhow};
+use anyhow::Result;
 use plotters::prelude::*;
+
+use crate::svg::plot_error;
 
 use super::{ProfileReport, Report, ServiceReport};
 
@@ -135,8 +137,4 @@ fn draw_service(
         .map_err(plot_error)?;
     root.present().map_err(plot_error)?;
     Ok(())
-}
-
-fn plot_error(error: impl std::fmt::Display) -> anyhow::Error {
-    anyhow!("drawing a plot failed: {error}")
 }

@@ -2,10 +2,11 @@
 
 use std::path::Path;
 
-use anyhow::{Result, anyhow};
+use anyhow::Result;
 use plotters::prelude::*;
 
 use super::sample::Sample;
+use crate::svg::plot_error;
 
 /// One plot: a file name, a title, a y-axis label, and the series to draw.
 struct PlotSpec {
@@ -121,8 +122,4 @@ fn draw(path: &Path, spec: &PlotSpec) -> Result<()> {
         .map_err(plot_error)?;
     root.present().map_err(plot_error)?;
     Ok(())
-}
-
-fn plot_error(error: impl std::fmt::Display) -> anyhow::Error {
-    anyhow!("drawing a plot failed: {error}")
 }
