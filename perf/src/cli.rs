@@ -74,7 +74,7 @@ pub struct TargetArgs {
     pub ingest_arg: Vec<String>,
 }
 
-/// What each request carries.
+/// The contents of each request.
 #[derive(Debug, Args)]
 pub struct RequestArgs {
     /// Reactions per POST in the ingest-batch scenario.

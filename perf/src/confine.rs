@@ -1,6 +1,6 @@
-//! Confines a service to a resource profile: a cgroup with a CPU quota and a memory limit
-//! where the machine lets us create one (root and a writable cgroup mount), else CPU pinning
-//! with `taskset`, which gives whole cores and no memory limit.
+//! Confines a service to a resource profile. Where a cgroup can be created (root and a
+//! writable cgroup mount), it gets one with a CPU quota and a memory limit. Elsewhere `taskset`
+//! pins it to CPUs, which gives whole cores and no memory limit.
 
 use std::path::Path;
 use std::process::Command;

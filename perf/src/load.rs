@@ -11,7 +11,7 @@ use crate::scenarios::{self, Scenario, Workload};
 
 const MIN_USERS: usize = 8;
 /// More idle users would only cost the generator CPU: at the rates this machine reaches, the
-/// services answer well within the budget.
+/// services respond well within the budget.
 const MAX_USERS: usize = 512;
 
 /// The shape of one attack.

@@ -16,7 +16,7 @@ pub const BUFFER_CAPACITY_BYTES: &str = "ingest_buffer_capacity_bytes";
 /// Histograms; their `_sum` and `_count` series give the mean.
 pub const STORE_WRITE_DURATION: &str = "ingest_store_write_duration_seconds";
 pub const STORE_QUERY_DURATION: &str = "query_store_query_duration_seconds";
-/// query's summary requests answered from its cache.
+/// query's summary requests served from its cache.
 pub const CACHE_HITS: &str = "query_cache_hits_total";
 pub const RESIDENT_MEMORY: &str = "process_resident_memory_bytes";
 pub const OPEN_FDS: &str = "process_open_fds";

@@ -33,7 +33,7 @@ pub struct ReadMix {
 }
 
 impl Default for ReadMix {
-    /// Each endpoint equally often.
+    /// Returns a mix that reads each endpoint equally often.
     fn default() -> Self {
         ReadMix { weights: [1; 4] }
     }
@@ -113,7 +113,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_mix_round_trips_through_its_text() {
+    fn read_mix_round_trips_through_text() {
         let mix: ReadMix = "user-summary=40, article-summary=60".parse().unwrap();
         assert_eq!(mix.to_string(), "user-summary=40,article-summary=60");
     }

@@ -48,7 +48,7 @@ pub struct Workload {
     pub timestamps: bool,
     pub write_weight: usize,
     pub read_weight: usize,
-    /// Which endpoints the reads go to, and how often.
+    /// Weights of the endpoints that reads go to.
     pub read_mix: ReadMix,
     pub recorder: Arc<Recorder>,
 }

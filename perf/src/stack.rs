@@ -36,7 +36,7 @@ impl Targets {
     }
 }
 
-/// What a started stack looks like: ingest's extra flags, and where each service runs.
+/// Options of a started stack: ingest's extra flags, and where each service runs.
 #[derive(Default)]
 pub struct StackOptions {
     /// Added to ingest's flags.

@@ -160,7 +160,7 @@ fn served_steps<'a>(profile: &'a serde_json::Value, service: &str) -> &'a Vec<se
 }
 
 #[test]
-fn capacity_sizes_replicas_for_each_profile_in_a_cgroup() {
+fn capacity_in_cgroups_sizes_replicas() {
     let (report, markdown, dir) = capacity(&[
         "--profiles",
         "0.5cpu-128mb,1cpu-256mb",
@@ -221,7 +221,7 @@ fn capacity_sizes_replicas_for_each_profile_in_a_cgroup() {
 }
 
 #[test]
-fn capacity_falls_back_to_taskset_when_asked() {
+fn capacity_with_taskset_reports_it() {
     let (report, markdown, _dir) = capacity(&[
         "--profiles",
         "0.5cpu-128mb",

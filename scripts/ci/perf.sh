@@ -22,7 +22,7 @@ case "$mode" in
     # does not expose.
     soak) args=(soak --duration "${SOAK_DURATION:-2h}" --rate "${SOAK_RATE:-1000}") ;;
     # Capacity confines its own ingest and query with cgroups, which needs root on the agent;
-    # without it perf pins CPUs with taskset and says so in the report.
+    # without it perf pins CPUs with taskset and names that method in the report.
     capacity)
         args=(capacity --profiles "${CAPACITY_PROFILES:-0.5cpu-128mb,1cpu-256mb}"
             --target-rps "${CAPACITY_TARGET_RPS:-2000}" --headroom "${CAPACITY_HEADROOM:-30%}"

@@ -44,7 +44,8 @@ enum Version {
 static NEXT: AtomicU32 = AtomicU32::new(0);
 
 impl Cgroup {
-    /// Creates a cgroup with `limits`, or says which file the machine did not let us write.
+    /// Creates a cgroup with `limits`, or returns an error naming the file that could not be
+    /// written.
     pub fn create(limits: Limits) -> io::Result<Cgroup> {
         let name = format!(
             "reactions-{}-{}",

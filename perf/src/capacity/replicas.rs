@@ -65,7 +65,7 @@ pub fn replicas(target_rps: u32, headroom: f64, measured: &[Measured]) -> Vec<Re
         .collect()
 }
 
-/// What the ingest target asks of InfluxDB.
+/// The InfluxDB load of the ingest target.
 #[derive(Clone, Debug, Serialize)]
 pub struct StoreLoad {
     pub reactions_per_s: f64,
@@ -75,8 +75,8 @@ pub struct StoreLoad {
     pub arithmetic: Vec<String>,
 }
 
-/// The write rate `target_rps` requests of `reactions_per_request` imply, and InfluxDB's CPU
-/// for it when its cost per reaction `influxd_us_per_reaction` was measured.
+/// Computes the write rate that `target_rps` requests of `reactions_per_request` imply, and
+/// InfluxDB's CPU for it when its cost per reaction `influxd_us_per_reaction` was measured.
 pub fn store_load(
     target_rps: u32,
     reactions_per_request: usize,
@@ -107,7 +107,8 @@ pub fn store_load(
     }
 }
 
-/// What the query target asks of the store, given the share of requests the cache answered.
+/// Computes the store queries per second of the query target, given the share of requests
+/// served from the cache, with the arithmetic.
 pub fn store_queries(target_rps: u32, cache_hit_ratio: Option<f64>) -> (f64, String) {
     let misses = 1.0 - cache_hit_ratio.unwrap_or(0.0);
     let queries = target_rps as f64 * misses;
@@ -159,7 +160,7 @@ mod tests {
     }
 
     #[test]
-    fn a_profile_without_a_maximum_gets_no_count() {
+    fn replicas_without_a_maximum_are_unknown() {
         let rows = replicas(2000, 0.3, &[measured(None), measured(Some(0))]);
         assert!(rows.iter().all(|row| row.replicas.is_none()));
     }

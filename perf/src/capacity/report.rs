@@ -20,7 +20,7 @@ pub fn write(dir: &Path, report: &Report) -> Result<()> {
     Ok(())
 }
 
-/// One line per profile and service, and the replica counts.
+/// Returns one line per profile and service, and the replica counts.
 pub fn summary(report: &Report) -> String {
     let mut text = String::new();
     for profile in &report.profiles {

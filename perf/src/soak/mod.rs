@@ -25,7 +25,7 @@ use report::{CsvWriter, Summary};
 use sample::{Sampler, SamplingThread};
 
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
-/// Mean latency the soak's users absorb at its rate: a healthy ingest answers well within it.
+/// Mean latency the soak's users absorb at its rate: a healthy ingest responds well within it.
 const SOAK_LATENCY_BUDGET: Duration = Duration::from_millis(50);
 
 /// Runs the soak and returns whether every gate passed.
